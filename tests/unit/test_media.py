@@ -1,0 +1,98 @@
+"""Deterministic media writers, round trips, and CorruptInputError for bad inputs."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from emorepro.errors import CorruptInputError
+from emorepro.synth.media import (
+    iter_video_frames,
+    probe_video,
+    read_audio,
+    write_video,
+    write_wav,
+)
+
+SR = 16000
+FPS = 25.0
+
+
+def _frames(n: int = 20, size: tuple[int, int] = (64, 96)) -> list[np.ndarray]:
+    yy, xx = np.mgrid[: size[0], : size[1]]
+    base = np.stack([xx * 2, yy * 3, (xx + yy) % 200], axis=-1).astype(np.uint8)
+    return [np.roll(base, 2 * i, axis=1) for i in range(n)]
+
+
+def _audio(seconds: float) -> np.ndarray:
+    t = np.arange(round(seconds * SR)) / SR
+    return (0.3 * np.sin(2 * np.pi * 220 * t)).astype(np.float32)
+
+
+def test_wav_round_trip(tmp_path: Path) -> None:
+    audio = np.random.default_rng(1).uniform(-0.9, 0.9, SR).astype(np.float32)
+    path = tmp_path / "sub" / "a.wav"
+    write_wav(path, audio, SR)
+    back, sr = read_audio(path)
+    assert sr == SR and back.dtype == np.float32 and back.shape == audio.shape
+    assert np.abs(back - audio).max() <= 1 / 32768 + 1e-7
+
+
+@pytest.mark.parametrize("suffix", [".mp4", ".avi"])
+def test_write_video_byte_identical_and_round_trip(tmp_path: Path, suffix: str) -> None:
+    frames, audio = _frames(), _audio(0.8)
+    a, b = tmp_path / f"a{suffix}", tmp_path / f"b{suffix}"
+    write_video(a, frames, fps=FPS, audio=audio, sr=SR)
+    write_video(b, iter(frames), fps=FPS, audio=audio, sr=SR)
+    assert a.read_bytes() == b.read_bytes()
+    info = probe_video(a)
+    assert info.n_frames == len(frames) and info.fps == pytest.approx(FPS)
+    assert (info.width, info.height) == (96, 64)
+    assert info.duration_s == pytest.approx(len(frames) / FPS)
+    decoded = list(iter_video_frames(a))
+    assert len(decoded) == len(frames) and decoded[0].shape == (64, 96, 3)
+    assert np.abs(decoded[0].astype(float) - frames[0]).mean() < 12
+    assert len(list(iter_video_frames(a, step=3, max_frames=4))) == 4
+    back, sr = read_audio(a)
+    assert sr == SR and abs(back.size / sr - audio.size / SR) <= 0.1
+    assert 0.15 < np.sqrt(np.mean(back**2)) < 0.25
+
+
+def test_video_without_audio_and_odd_size(tmp_path: Path) -> None:
+    path = tmp_path / "v.mp4"
+    write_video(path, _frames(5), fps=30.0)
+    assert probe_video(path).n_frames == 5
+    with pytest.raises(CorruptInputError, match="no audio stream"):
+        read_audio(path)
+    with pytest.raises(ValueError, match="even"):
+        write_video(tmp_path / "odd.mp4", _frames(2, size=(63, 96)), fps=30.0)
+    assert not list(tmp_path.glob("odd*"))
+
+
+def _bad_files(tmp_path: Path) -> list[Path]:
+    empty = tmp_path / "empty.mp4"
+    empty.write_bytes(b"")
+    garbage = tmp_path / "garbage.avi"
+    garbage.write_bytes(np.random.default_rng(0).bytes(4096))
+    bad_wav = tmp_path / "bad.wav"
+    bad_wav.write_bytes(b"RIFF" + bytes(100))
+    empty_wav = tmp_path / "silent.wav"
+    write_wav(empty_wav, np.zeros(0, np.float32), SR)
+    return [tmp_path / "missing.mp4", empty, garbage, bad_wav, empty_wav]
+
+
+def test_corrupt_inputs_raise_corrupt_input_error(tmp_path: Path) -> None:
+    for path in _bad_files(tmp_path):
+        with pytest.raises(CorruptInputError, match=path.name):
+            read_audio(path)
+        if path.suffix != ".wav":
+            with pytest.raises(CorruptInputError, match=path.name):
+                probe_video(path)
+            with pytest.raises(CorruptInputError, match=path.name):
+                list(iter_video_frames(path))
+    wav = tmp_path / "audio_only.wav"
+    write_wav(wav, _audio(0.2), SR)
+    with pytest.raises(CorruptInputError, match="no video stream"):
+        probe_video(wav)

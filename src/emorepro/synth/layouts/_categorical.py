@@ -1,0 +1,99 @@
+"""Shared clip writer for the categorical twins (RML, eNTERFACE'05, BAUM-1s, AFEW, OMG).
+
+Every clip is one (arousal, valence) point drawn with
+:func:`emorepro.synth.affect.emotion_affect` for its emotion and speaker; the voice and the
+face frames are driven by that point (small per-frame jitter) and muxed into one container.
+
+Determinism: every random generator is ``np.random.default_rng([seed, *stable_ints(...)])``
+with CRC-32 of the corpus and item names, never Python's ``hash()``.
+"""
+
+from __future__ import annotations
+
+import zlib
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from emorepro.synth.affect import Speaker, emotion_affect, make_speakers
+from emorepro.synth.face import FaceRenderer
+from emorepro.synth.media import write_video
+from emorepro.synth.voice import synthesize_speech
+
+#: per-frame jitter (standard deviation) of arousal/valence around the clip's point
+FRAME_JITTER = 0.03
+
+
+def stable_ints(*parts: object) -> list[int]:
+    """CRC-32 of each part's ``str``: stable across processes and Python versions."""
+    return [zlib.crc32(str(p).encode("utf-8")) for p in parts]
+
+
+def rng_for(seed: int, corpus: str, *item: object) -> np.random.Generator:
+    """A generator derived from (seed, corpus, item...) only."""
+    return np.random.default_rng([int(seed), *stable_ints(corpus, *item)])
+
+
+def speaker(
+    seed: int,
+    corpus: str,
+    speaker_id: str,
+    *,
+    language: str | None = None,
+    gender: str | None = None,
+) -> Speaker:
+    """One synthetic speaker whose traits depend on (seed, corpus, speaker_id) only."""
+    rng = rng_for(seed, corpus, "speaker", speaker_id)
+    genders = None if gender is None else [gender]
+    return make_speakers([speaker_id], rng=rng, language=language, genders=genders)[0]
+
+
+class ClipWriter:
+    """Writes audio-visual clips for one corpus; caches one face renderer per speaker."""
+
+    def __init__(self, corpus: str, seed: int, *, size: tuple[int, int], fps: float, sr: int):
+        self.corpus, self.seed, self.size, self.fps, self.sr = corpus, seed, size, fps, sr
+        self._renderers: dict[str, Any] = {}
+
+    def _renderer(self, spk: Speaker) -> Any:
+        if spk.id not in self._renderers:
+            self._renderers[spk.id] = FaceRenderer(spk, size=self.size)
+        return self._renderers[spk.id]
+
+    def write(
+        self, path: Path, *, emotion: str, spk: Speaker, duration_s: float, item: str
+    ) -> tuple[float, float]:
+        """Write one clip (container from the suffix); return its (arousal, valence)."""
+        rng = rng_for(self.seed, self.corpus, "clip", item)
+        arousal, valence = emotion_affect(emotion, speaker=spk, rng=rng)
+        audio = synthesize_speech(
+            arousal=arousal,
+            valence=valence,
+            speaker=spk,
+            duration_s=duration_s,
+            sr=self.sr,
+            rng=rng,
+        )
+        n_frames = max(1, round(duration_s * self.fps))
+        jitter = rng.normal(0.0, FRAME_JITTER, size=(n_frames, 2))
+        face_rng = rng_for(self.seed, self.corpus, "face", item)
+        renderer = self._renderer(spk)
+
+        def frames() -> Iterator[np.ndarray]:
+            for da, dv in jitter:
+                yield renderer.render(
+                    arousal=float(np.clip(arousal + da, -1.0, 1.0)),
+                    valence=float(np.clip(valence + dv, -1.0, 1.0)),
+                    rng=face_rng,
+                )
+
+        path.parent.mkdir(parents=True, exist_ok=True)
+        write_video(path, frames(), fps=self.fps, audio=audio, sr=self.sr)
+        return float(arousal), float(valence)
+
+
+def durations(rng: np.random.Generator, n: int, lo: float, hi: float) -> list[float]:
+    """``n`` clip durations uniform in [lo, hi], rounded to 0.1 s."""
+    return [round(float(d), 1) for d in rng.uniform(lo, hi, size=n)]

@@ -1,0 +1,172 @@
+"""Mirror result files into MLflow with deterministic run identity.
+
+Result files (``metrics.json``) are the source of truth; MLflow is a view on them. Each
+result becomes one *parent* run (tag ``emorepro.run_key`` = paper/experiment/corpus/
+protocol/seed) in the MLflow experiment of its paper, with one *child* run per fold
+(``emorepro.run_key`` = parent key + ``/fold=<k>``). Mirroring again finds the runs by that
+tag and updates them instead of adding new ones; if the recorded parameters changed (MLflow
+params are immutable) the old run is deleted and recreated.
+
+A run is marked FINISHED only after all its data is logged; any exception marks it FAILED
+and re-raises. One Snakemake job does all mirroring, so parallel jobs never contend for the
+SQLite store.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import Any
+
+RUN_KEY_TAG = "emorepro.run_key"
+
+
+def code_version() -> str:
+    """Package version plus the git commit of the checkout when there is one."""
+    from emorepro import __version__
+
+    try:
+        commit = subprocess.run(
+            ["git", "rev-parse", "--short=12", "HEAD"],
+            capture_output=True,
+            text=True,
+            check=True,
+            cwd=Path(__file__).parent,
+        ).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        commit = "unknown"
+    return f"{__version__}+{commit}"
+
+
+def run_key(result: Mapping[str, Any]) -> str:
+    """Stable identity of a result: ``paper/experiment/corpus/protocol/seed=<s>``."""
+    return "/".join(
+        [
+            str(result["paper"]),
+            str(result["experiment"]),
+            str(result["corpus"]),
+            str(result["protocol"]),
+            f"seed={result['seed']}",
+        ]
+    )
+
+
+def _flat_params(params: Mapping[str, Any]) -> dict[str, str]:
+    return {k: json.dumps(v) if isinstance(v, list | dict) else str(v) for k, v in params.items()}
+
+
+def _numeric(metrics: Mapping[str, Any]) -> dict[str, float]:
+    return {k: float(v) for k, v in metrics.items() if isinstance(v, int | float)}
+
+
+class _Mirror:
+    def __init__(self, tracking_uri: str) -> None:
+        from mlflow.tracking import MlflowClient
+
+        self.client = MlflowClient(tracking_uri=tracking_uri)
+
+    def experiment_id(self, name: str) -> str:
+        exp = self.client.get_experiment_by_name(name)
+        if exp is None:
+            return self.client.create_experiment(name)
+        if exp.lifecycle_stage == "deleted":
+            self.client.restore_experiment(exp.experiment_id)
+        return exp.experiment_id
+
+    def upsert(
+        self,
+        exp_id: str,
+        key: str,
+        *,
+        name: str,
+        params: dict[str, str],
+        metrics: dict[str, float],
+        tags: dict[str, str],
+        parent: str | None = None,
+    ) -> str:
+        from mlflow.entities import Metric, Param, RunTag
+
+        found = self.client.search_runs(
+            [exp_id], filter_string=f"tags.`{RUN_KEY_TAG}` = '{key}'", max_results=10
+        )
+        run_id = None
+        for run in found:
+            if run_id is None and run.data.params == params:
+                run_id = run.info.run_id
+            else:  # stale duplicate or changed params: replace
+                self.client.delete_run(run.info.run_id)
+        all_tags = {**tags, RUN_KEY_TAG: key, "mlflow.runName": name}
+        if parent is not None:
+            all_tags["mlflow.parentRunId"] = parent
+        if run_id is None:
+            run_id = self.client.create_run(exp_id, run_name=name, tags=all_tags).info.run_id
+        else:
+            self.client.update_run(run_id, status="RUNNING")
+        try:
+            self.client.log_batch(
+                run_id,
+                metrics=[Metric(k, v, 0, 0) for k, v in sorted(metrics.items())],
+                params=[Param(k, v) for k, v in sorted(params.items())],
+                tags=[RunTag(k, v) for k, v in sorted(all_tags.items())],
+            )
+        except Exception:
+            self.client.set_terminated(run_id, status="FAILED")
+            raise
+        return run_id
+
+    def finish(self, run_id: str) -> None:
+        self.client.set_terminated(run_id, status="FINISHED")
+
+
+def mirror_results(
+    results: Iterable[Mapping[str, Any]], *, tracking_uri: str, artifact_dirs: bool = False
+) -> list[str]:
+    """Mirror each result dict (the content of a ``metrics.json``) into MLflow.
+
+    Returns the parent run ids in input order. Parent runs carry the result's params,
+    aggregate metrics and tags (rule, fold-sheet hash, corpus source, scale, code version);
+    child runs carry per-fold metrics.
+    """
+    mirror = _Mirror(tracking_uri)
+    version = code_version()
+    parents = []
+    for result in results:
+        exp_id = mirror.experiment_id(f"emorepro/{result['paper']}")
+        key = run_key(result)
+        tags = {
+            "emorepro.rule": str(result.get("rule", "")),
+            "emorepro.fold_sheet_sha256": str(result.get("fold_sheet_sha256", "")),
+            "emorepro.corpus_source": str(result.get("source", "")),
+            "emorepro.scale": str(result.get("scale", "")),
+            "emorepro.code_version": version,
+            "emorepro.metric_variants": json.dumps(result.get("metric_variants", {})),
+        }
+        name = f"{result['experiment']}:{result['corpus']}:{result['protocol']}"
+        parent = mirror.upsert(
+            exp_id,
+            key,
+            name=name,
+            params=_flat_params(result.get("params", {})),
+            metrics=_numeric(result.get("metrics", {})),
+            tags=tags,
+        )
+        try:
+            for fold in result.get("folds", []):
+                child = mirror.upsert(
+                    exp_id,
+                    f"{key}/fold={fold['fold']}",
+                    name=f"{name}:fold{fold['fold']}",
+                    params=_flat_params(fold.get("params", {})),
+                    metrics=_numeric(fold.get("metrics", {})),
+                    tags=tags,
+                    parent=parent,
+                )
+                mirror.finish(child)
+        except Exception:
+            mirror.client.set_terminated(parent, status="FAILED")
+            raise
+        mirror.finish(parent)
+        parents.append(parent)
+    return parents

@@ -1,0 +1,82 @@
+"""MLflow mirror: deterministic identity, parent/child runs, failures never FINISHED."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from mlflow.tracking import MlflowClient
+
+from emorepro.tracking import RUN_KEY_TAG, mirror_results
+
+
+def _result(C: float = 0.01) -> dict:
+    return {
+        "paper": "baselines",
+        "experiment": "svm_eGeMAPSv02",
+        "corpus": "rml",
+        "protocol": "loso",
+        "seed": 1,
+        "source": "synthetic",
+        "scale": "tiny",
+        "rule": "svm_categorical",
+        "fold_sheet_sha256": "ab" * 32,
+        "params": {"C": C},
+        "metrics": {"accuracy_fold_mean": 0.5, "n_folds": 2},
+        "folds": [{"fold": k, "metrics": {"accuracy": 0.4 + k / 10}} for k in range(2)],
+    }
+
+
+@pytest.fixture(scope="module")
+def uri(tmp_path_factory: pytest.TempPathFactory) -> str:
+    return f"sqlite:///{tmp_path_factory.mktemp('mlflow') / 'mlflow.db'}"
+
+
+def _runs(uri: str) -> list:
+    client = MlflowClient(tracking_uri=uri)
+    exp = client.get_experiment_by_name("emorepro/baselines")
+    return client.search_runs([exp.experiment_id])
+
+
+def test_mirror_twice_updates_instead_of_adding(uri: str) -> None:
+    first = mirror_results([_result()], tracking_uri=uri)
+    second = mirror_results([_result()], tracking_uri=uri)
+    assert first == second
+    runs = _runs(uri)
+    assert len(runs) == 3  # one parent, two folds
+    parents = [r for r in runs if "mlflow.parentRunId" not in r.data.tags]
+    assert len(parents) == 1 and parents[0].info.status == "FINISHED"
+    assert parents[0].data.tags["emorepro.fold_sheet_sha256"] == "ab" * 32
+    children = [r for r in runs if r.data.tags.get("mlflow.parentRunId") == first[0]]
+    assert sorted(r.data.metrics["accuracy"] for r in children) == [0.4, 0.5]
+    assert all(r.data.tags[RUN_KEY_TAG].endswith(("fold=0", "fold=1")) for r in children)
+
+
+def test_changed_params_replace_the_run(uri: str) -> None:
+    before = mirror_results([_result()], tracking_uri=uri)
+    after = mirror_results([_result(C=1.0)], tracking_uri=uri)
+    assert before != after
+    parents = [r for r in _runs(uri) if "mlflow.parentRunId" not in r.data.tags]
+    assert [p.data.params["C"] for p in parents] == ["1.0"]
+
+
+def test_failure_is_not_recorded_as_finished(uri: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    def boom(*args, **kwargs):
+        raise RuntimeError("disk full")
+
+    bad = _result()
+    bad["experiment"] = "svm_other"
+    monkeypatch.setattr(MlflowClient, "log_batch", boom)
+    with pytest.raises(RuntimeError, match="disk full"):
+        mirror_results([bad], tracking_uri=uri)
+    monkeypatch.undo()
+    statuses = {
+        r.info.status for r in _runs(uri) if r.data.tags[RUN_KEY_TAG].split("/")[1] == "svm_other"
+    }
+    assert statuses == {"FAILED"}
+
+
+def test_tracking_store_path(tmp_path: Path) -> None:
+    uri = f"sqlite:///{tmp_path / 'x.db'}"
+    mirror_results([_result()], tracking_uri=uri)
+    assert (tmp_path / "x.db").stat().st_size > 0

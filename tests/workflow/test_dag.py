@@ -1,0 +1,161 @@
+"""The real Snakefile on tiny synthetic corpora, in a temporary working directory.
+
+Runs the default DAG end to end once (module fixture), then checks outputs, the
+nothing-to-do rerun, the speaker-independence control, and expected failures.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import yaml
+
+pytestmark = pytest.mark.workflow
+ROOT = Path(__file__).resolve().parents[2]
+SNAKEMAKE = [sys.executable, "-m", "snakemake"]
+
+
+def _snakemake(workdir: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess:
+    cmd = [
+        *SNAKEMAKE,
+        "--snakefile",
+        str(ROOT / "Snakefile"),
+        "--directory",
+        str(workdir),
+        "--cores",
+        "2",
+        *args,
+    ]
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=1500)
+    if check and proc.returncode != 0:
+        raise AssertionError(f"snakemake failed:\n{proc.stdout[-4000:]}\n{proc.stderr[-6000:]}")
+    return proc
+
+
+def _workdir(base: Path, **overrides) -> Path:
+    cfg = yaml.safe_load((ROOT / "benchmarks/config.yaml").read_text())
+    cfg["scale"] = "tiny"
+    cfg.update(overrides)
+    (base / "benchmarks").mkdir(parents=True, exist_ok=True)
+    (base / "benchmarks/config.yaml").write_text(yaml.safe_dump(cfg))
+    return base
+
+
+@pytest.fixture(scope="module")
+def run(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    work = _workdir(tmp_path_factory.mktemp("dag"))
+    _snakemake(work)
+    return work
+
+
+def test_outputs_exist(run: Path) -> None:
+    res = run / "results"
+    assert (res / "mlflow.db").stat().st_size > 0
+    assert json.loads((res / "mlflow.done").read_text())["runs"]
+    table = pd.read_csv(res / "tables/baselines.csv")
+    assert set(table["corpus"]) == {"rml", "enterface05", "recola_avec2016"}
+    assert table["corpus source"].str.startswith("synthetic (tiny").all()
+    for corpus in (
+        "recola_avec2016",
+        "recola_full",
+        "rml",
+        "enterface05",
+        "baum1s",
+        "omg_emotion",
+        "afew",
+        "yt8m",
+    ):
+        assert (res / "index" / f"{corpus}.csv").is_file()
+        assert list((res / "folds" / corpus).glob("*.json"))
+    assert (res / "benchmarks/svm_categorical").is_dir()
+
+
+def test_second_dry_run_has_nothing_to_do(run: Path) -> None:
+    proc = _snakemake(run, "-n")
+    assert "Nothing to be done" in proc.stdout + proc.stderr
+
+
+def test_classifiers_beat_chance(run: Path) -> None:
+    base = run / "results/experiments/baselines"
+    for corpus in ("rml", "enterface05"):
+        m = json.loads((base / f"svm_eGeMAPSv02/{corpus}/loso/metrics.json").read_text())
+        assert m["metrics"]["uar_pooled"] > 1 / 6 + 0.15, (corpus, m["metrics"])
+        assert m["metrics"]["n_folds"] == m["metrics"]["n_folds"] > 1
+    svr = json.loads((base / "svr_eGeMAPSv02/recola_avec2016/avec2016/metrics.json").read_text())
+    assert svr["metrics"]["arousal.test.ccc"] > 0.2, svr["metrics"]
+
+
+def test_config_typo_fails_dry_run_naming_the_key(tmp_path: Path) -> None:
+    work = _workdir(tmp_path, baselnes={"svm": {}})
+    proc = _snakemake(work, "-n", check=False)
+    assert proc.returncode != 0
+    assert "baselnes" in proc.stdout + proc.stderr
+
+
+def test_missing_real_corpus_is_named(tmp_path: Path) -> None:
+    cfg = yaml.safe_load((ROOT / "benchmarks/config.yaml").read_text())
+    corpora = cfg["corpora"]
+    corpora["rml"] = {"source": "real", "path": str(tmp_path / "no_such_rml")}
+    work = _workdir(tmp_path, corpora=corpora)
+    proc = _snakemake(work, "-n", check=False)
+    assert proc.returncode != 0
+    assert "corpora.rml.path" in proc.stdout + proc.stderr
+
+
+def test_broken_corpus_stops_and_keeps_finished_work(run: Path, tmp_path: Path) -> None:
+    """A real corpus copy with a missing clip: the index job names the file; other
+    finished outputs of the same run are kept."""
+    broken = tmp_path / "rml_copy"
+    shutil.copytree(run / "results/corpora/rml", broken)
+    index = pd.read_csv(run / "results/index/rml.csv")
+    victim = broken / index.loc[0, "video_path"]
+    victim.unlink()
+    work = tmp_path / "w"
+    shutil.copytree(run / "results", work / "results", symlinks=True)
+    cfg = yaml.safe_load((run / "benchmarks/config.yaml").read_text())
+    cfg["corpora"]["rml"] = {"source": "real", "path": str(broken)}
+    (work / "benchmarks").mkdir()
+    (work / "benchmarks/config.yaml").write_text(yaml.safe_dump(cfg))
+    kept = work / "results/experiments/baselines/svm_eGeMAPSv02/enterface05/loso/metrics.json"
+    before = kept.read_text()
+    proc = _snakemake(work, "--keep-going", check=False)
+    assert proc.returncode != 0
+    log = (work / "results/logs/index_corpus/rml.log").read_text()
+    assert victim.name in log
+    assert kept.read_text() == before
+
+
+def test_speaker_shuffled_labels_score_at_chance(run: Path) -> None:
+    """Control: labels permuted within each speaker carry no acoustic information, so the
+    same SVM pipeline must fall to chance (1/6) while real labels stay clearly above."""
+    import numpy as np
+
+    from emorepro.baselines.experiments import svm_over_folds
+    from emorepro.corpora.index import read_index
+    from emorepro.emotions import BASIC6
+
+    res = run / "results"
+    feats = pd.read_parquet(res / "features/rml/eGeMAPSv02_functionals.parquet")
+    feats = feats.set_index("item_id")
+    index = read_index(res / "index/rml.csv").set_index("item_id")
+    sheet = pd.read_csv(res / "folds/rml/loso.csv", dtype={"item_id": str, "subject": str})
+    real = svm_over_folds(feats, sheet, index["emotion"], C=0.01, classes=BASIC6)[1]
+    shuffled = []
+    for seed in range(5):
+        rng = np.random.default_rng(seed)
+        labels = index["emotion"].copy()
+        for _, items in index.groupby("subject").groups.items():
+            labels.loc[items] = rng.permutation(labels.loc[items].to_numpy())
+        shuffled.append(
+            svm_over_folds(feats, sheet, labels, C=0.01, classes=BASIC6)[1]["metrics"]["uar_pooled"]
+        )
+    chance = float(np.mean(shuffled))
+    print(f"RML tiny LOSO UAR: real {real['metrics']['uar_pooled']:.3f}, shuffled {chance:.3f}")
+    assert abs(chance - 1 / 6) < 0.08
+    assert real["metrics"]["uar_pooled"] > chance + 0.2

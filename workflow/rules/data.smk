@@ -1,0 +1,56 @@
+# Corpora: synthetic twins, canonical index, fold sheets with the speaker-leakage gate.
+
+
+rule synth_corpus:
+    """Generate the synthetic twin of one corpus in the real corpus' layout."""
+    output:
+        root=directory(f"{R}/corpora/{{corpus}}"),
+    params:
+        scale=scale_param,
+        seed=CFG["seed"],
+    log:
+        f"{R}/logs/synth_corpus/{{corpus}}.log",
+    benchmark:
+        f"{R}/benchmarks/synth_corpus/{{corpus}}.tsv"
+    conda:
+        ENV
+    script:
+        "../scripts/synth_corpus.py"
+
+
+rule index_corpus:
+    """Read a corpus layout (twin or real copy) into the schema-validated canonical index."""
+    input:
+        root=corpus_root,
+    output:
+        index=f"{R}/index/{{corpus}}.csv",
+    params:
+        source=corpus_source,
+    log:
+        f"{R}/logs/index_corpus/{{corpus}}.log",
+    benchmark:
+        f"{R}/benchmarks/index_corpus/{{corpus}}.tsv"
+    conda:
+        ENV
+    script:
+        "../scripts/index_corpus.py"
+
+
+rule fold_sheet:
+    """Write the fold sheet of a protocol; stops on speaker overlap, naming the speakers."""
+    input:
+        index=f"{R}/index/{{corpus}}.csv",
+    output:
+        sheet=f"{R}/folds/{{corpus}}/{{protocol}}.csv",
+        meta=f"{R}/folds/{{corpus}}/{{protocol}}.json",
+    params:
+        seed=CFG["seed"],
+        protocols=CFG["protocols"],
+    log:
+        f"{R}/logs/fold_sheet/{{corpus}}/{{protocol}}.log",
+    benchmark:
+        f"{R}/benchmarks/fold_sheet/{{corpus}}/{{protocol}}.tsv"
+    conda:
+        ENV
+    script:
+        "../scripts/fold_sheet.py"

@@ -1,0 +1,15 @@
+"""Adapter: rule fold_sheet -> emorepro.pipeline.fold_sheet_step (leakage gate)."""
+
+from emorepro.pipeline import fold_sheet_step
+from emorepro.runlog import job_log
+
+with job_log(snakemake.log[0]):
+    fold_sheet_step(
+        snakemake.wildcards.corpus,
+        snakemake.wildcards.protocol,
+        snakemake.input.index,
+        snakemake.output.sheet,
+        snakemake.output.meta,
+        seed=snakemake.params.seed,
+        protocols=snakemake.params.protocols,
+    )

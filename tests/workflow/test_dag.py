@@ -109,13 +109,13 @@ def test_missing_real_corpus_is_named(tmp_path: Path) -> None:
 
 
 def test_broken_corpus_stops_and_keeps_finished_work(run: Path, tmp_path: Path) -> None:
-    """A real corpus copy with a missing clip: the index job names the file; other
-    finished outputs of the same run are kept."""
+    """A real corpus copy with a truncated (0-byte) clip: the index job names the file;
+    other finished outputs of the same run are kept."""
     broken = tmp_path / "rml_copy"
     shutil.copytree(run / "results/corpora/rml", broken)
     index = pd.read_csv(run / "results/index/rml.csv")
     victim = broken / index.loc[0, "video_path"]
-    victim.unlink()
+    victim.write_bytes(b"")
     work = tmp_path / "w"
     shutil.copytree(run / "results", work / "results", symlinks=True)
     cfg = yaml.safe_load((run / "benchmarks/config.yaml").read_text())
@@ -124,7 +124,10 @@ def test_broken_corpus_stops_and_keeps_finished_work(run: Path, tmp_path: Path) 
     (work / "benchmarks/config.yaml").write_text(yaml.safe_dump(cfg))
     kept = work / "results/experiments/baselines/svm_eGeMAPSv02/enterface05/loso/metrics.json"
     before = kept.read_text()
-    proc = _snakemake(work, "--keep-going", check=False)
+    # a changed corpus path does not change any mtime Snakemake sees: force the index job
+    proc = _snakemake(
+        work, "results/index/rml.csv", "--forcerun", "index_corpus", "--keep-going", check=False
+    )
     assert proc.returncode != 0
     log = (work / "results/logs/index_corpus/rml.log").read_text()
     assert victim.name in log

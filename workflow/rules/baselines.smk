@@ -11,15 +11,15 @@ rule svm_categorical:
     output:
         predictions=f"{R}/experiments/baselines/svm_{{feature_set}}/{{corpus}}/{{protocol}}/predictions.parquet",
         metrics=f"{R}/experiments/baselines/svm_{{feature_set}}/{{corpus}}/{{protocol}}/metrics.json",
-    params:
-        C=CFG["baselines"]["svm"]["C"],
-        source=corpus_source,
     log:
         f"{R}/logs/svm_categorical/{{feature_set}}/{{corpus}}/{{protocol}}.log",
     benchmark:
         f"{R}/benchmarks/svm_categorical/{{feature_set}}/{{corpus}}/{{protocol}}.tsv"
     conda:
         ENV
+    params:
+        C=CFG["baselines"]["svm"]["C"],
+        source=corpus_source,
     script:
         "../scripts/svm_categorical.py"
 
@@ -33,17 +33,17 @@ rule svr_continuous:
     output:
         predictions=f"{R}/experiments/baselines/svr_{{feature_set}}/{{corpus}}/{{protocol}}/predictions.parquet",
         metrics=f"{R}/experiments/baselines/svr_{{feature_set}}/{{corpus}}/{{protocol}}/metrics.json",
-    params:
-        C_grid=CFG["baselines"]["svr"]["C_grid"],
-        epsilon=CFG["baselines"]["svr"]["epsilon"],
-        train_frame_step=CFG["baselines"]["svr"]["train_frame_step"],
-        window_s=CFG["baselines"]["svr"]["window_s"],
-        source=corpus_source,
     log:
         f"{R}/logs/svr_continuous/{{feature_set}}/{{corpus}}/{{protocol}}.log",
     benchmark:
         f"{R}/benchmarks/svr_continuous/{{feature_set}}/{{corpus}}/{{protocol}}.tsv"
     conda:
         ENV
+    params:
+        C_grid=CFG["baselines"]["svr"]["C_grid"],
+        epsilon=CFG["baselines"]["svr"]["epsilon"],
+        train_frame_step=CFG["baselines"]["svr"]["train_frame_step"],
+        window_s=CFG["baselines"]["svr"]["window_s"],
+        source=corpus_source,
     script:
         "../scripts/svr_continuous.py"

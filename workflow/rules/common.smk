@@ -50,13 +50,15 @@ def corpus_source(wildcards):
 
 
 def fold_sheets():
-    return [
-        f"{R}/folds/{c}/{p}.csv" for c in CORPORA for p in protocols_for(c)
-    ]
+    return [f"{R}/folds/{c}/{p}.csv" for c in CORPORA for p in protocols_for(c)]
 
 
 def svm_protocol(corpus):
-    return "logso" if corpus == "baum1s" else ("official" if corpus in ("afew", "omg_emotion") else "loso")
+    return (
+        "logso"
+        if corpus == "baum1s"
+        else ("official" if corpus in ("afew", "omg_emotion") else "loso")
+    )
 
 
 def experiment_results():

@@ -5,15 +5,15 @@ rule synth_corpus:
     """Generate the synthetic twin of one corpus in the real corpus' layout."""
     output:
         root=directory(f"{R}/corpora/{{corpus}}"),
-    params:
-        scale=scale_param,
-        seed=CFG["seed"],
     log:
         f"{R}/logs/synth_corpus/{{corpus}}.log",
     benchmark:
         f"{R}/benchmarks/synth_corpus/{{corpus}}.tsv"
     conda:
         ENV
+    params:
+        scale=scale_param,
+        seed=CFG["seed"],
     script:
         "../scripts/synth_corpus.py"
 
@@ -24,14 +24,14 @@ rule index_corpus:
         root=corpus_root,
     output:
         index=f"{R}/index/{{corpus}}.csv",
-    params:
-        source=corpus_source,
     log:
         f"{R}/logs/index_corpus/{{corpus}}.log",
     benchmark:
         f"{R}/benchmarks/index_corpus/{{corpus}}.tsv"
     conda:
         ENV
+    params:
+        source=corpus_source,
     script:
         "../scripts/index_corpus.py"
 
@@ -43,14 +43,14 @@ rule fold_sheet:
     output:
         sheet=f"{R}/folds/{{corpus}}/{{protocol}}.csv",
         meta=f"{R}/folds/{{corpus}}/{{protocol}}.json",
-    params:
-        seed=CFG["seed"],
-        protocols=CFG["protocols"],
     log:
         f"{R}/logs/fold_sheet/{{corpus}}/{{protocol}}.log",
     benchmark:
         f"{R}/benchmarks/fold_sheet/{{corpus}}/{{protocol}}.tsv"
     conda:
         ENV
+    params:
+        seed=CFG["seed"],
+        protocols=CFG["protocols"],
     script:
         "../scripts/fold_sheet.py"

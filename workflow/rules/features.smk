@@ -8,14 +8,14 @@ rule functionals:
         index=f"{R}/index/{{corpus}}.csv",
     output:
         features=f"{R}/features/{{corpus}}/{{feature_set}}_functionals.parquet",
-    params:
-        cache=f"{R}/cache/features",
     log:
         f"{R}/logs/functionals/{{corpus}}/{{feature_set}}.log",
     benchmark:
         f"{R}/benchmarks/functionals/{{corpus}}/{{feature_set}}.tsv"
     conda:
         ENV
+    params:
+        cache=f"{R}/cache/features",
     script:
         "../scripts/functionals.py"
 
@@ -28,15 +28,15 @@ rule windowed_functionals:
         index=f"{R}/index/{{corpus}}.csv",
     output:
         frames=f"{R}/features/{{corpus}}/{{feature_set}}_windowed.parquet",
-    params:
-        window_s=CFG["baselines"]["svr"]["window_s"],
-        hop_s=CFG["baselines"]["svr"]["hop_s"],
-        cache=f"{R}/cache/features",
     log:
         f"{R}/logs/windowed_functionals/{{corpus}}/{{feature_set}}.log",
     benchmark:
         f"{R}/benchmarks/windowed_functionals/{{corpus}}/{{feature_set}}.tsv"
     conda:
         ENV
+    params:
+        window_s=CFG["baselines"]["svr"]["window_s"],
+        hop_s=CFG["baselines"]["svr"]["hop_s"],
+        cache=f"{R}/cache/features",
     script:
         "../scripts/windowed_functionals.py"

@@ -7,13 +7,13 @@ rule mlflow_mirror:
         results=experiment_results(),
     output:
         done=f"{R}/mlflow.done",
-    params:
-        tracking_uri=CFG["mlflow"]["tracking_uri"],
     log:
         f"{R}/logs/mlflow_mirror.log",
     benchmark:
         f"{R}/benchmarks/mlflow_mirror.tsv"
     conda:
         ENV
+    params:
+        tracking_uri=CFG["mlflow"]["tracking_uri"],
     script:
         "../scripts/mlflow_mirror.py"

@@ -14,17 +14,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from emorepro.corpora.afew import CLASSES
 from emorepro.synth.layouts._categorical import ClipWriter, durations, rng_for, speaker
 
-CLASSES: dict[str, str] = {
-    "Angry": "anger",
-    "Disgust": "disgust",
-    "Fear": "fear",
-    "Happy": "happiness",
-    "Neutral": "neutral",
-    "Sad": "sadness",
-    "Surprise": "surprise",
-}
 SPLITS: dict[str, str] = {"Train_AFEW": "train", "Val_AFEW": "val"}
 #: EmotiW 2016 (AFEW 6.0) counts per class, from albanie/mcnDatasets afew3.0/README.md
 FULL_TRAIN: dict[str, int] = {"Angry": 133, "Disgust": 74, "Fear": 81, "Happy": 150,

@@ -13,16 +13,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from emorepro.corpora.enterface05 import EMOTIONS as CODES
 from emorepro.synth.layouts._categorical import ClipWriter, durations, rng_for, speaker
 
-CODES: dict[str, str] = {
-    "anger": "an",
-    "disgust": "di",
-    "fear": "fe",
-    "happiness": "ha",
-    "sadness": "sa",
-    "surprise": "su",
-}
 #: the subject whose release has clips directly in the emotion folders
 FLAT_SUBJECT = 6
 

@@ -15,16 +15,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from emorepro.corpora.rml import EMOTIONS
 from emorepro.synth.layouts._categorical import ClipWriter, durations, rng_for, speaker
 
-CODES: dict[str, str] = {
-    "anger": "an",
-    "disgust": "di",
-    "fear": "fe",
-    "happiness": "ha",
-    "sadness": "sa",
-    "surprise": "su",
-}
+#: emotion -> file-name code, the inverse of the adapter's vocabulary
+CODES: dict[str, str] = {emotion: code for code, emotion in EMOTIONS.items()}
 #: speaker -> language folder(s); one language = clips directly in the speaker folder
 LANGUAGES: dict[str, tuple[str, ...]] = {
     "s1": ("english",),

@@ -54,11 +54,8 @@ def fold_sheets():
 
 
 def svm_protocol(corpus):
-    return (
-        "logso"
-        if corpus == "baum1s"
-        else ("official" if corpus in ("afew", "omg_emotion") else "loso")
-    )
+    """The evaluation protocol of a categorical corpus (single source: emorepro.protocols)."""
+    return protocols_for(corpus)[0]
 
 
 def experiment_results():

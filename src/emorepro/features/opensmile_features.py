@@ -220,3 +220,118 @@ def cache_key(feature_set: str, **params: object) -> str:
         default=str,
     )
     return hashlib.sha256(payload.encode()).hexdigest()[:16]
+
+
+LLD_COUNTS = {"eGeMAPSv02": 25, "ComParE_2016": 65}
+"""Number of low-level descriptors per feature set (no delta coefficients)."""
+
+
+@functools.lru_cache(maxsize=4)
+def _lld_smile(feature_set: str) -> opensmile.Smile:
+    # Plain LLDs only: openSMILE's delta level is a separate output with a different frame
+    # count (ComParE_2016: 98 vs 96 frames for 1 s) and does not exist for eGeMAPSv02.
+    return opensmile.Smile(feature_set=feature_set, feature_level="lld")
+
+
+def llds(
+    signal: np.ndarray, sr: int, *, feature_set: str, source: str = "<signal>"
+) -> pd.DataFrame:
+    """openSMILE low-level descriptors, one row per 10 ms frame (no deltas).
+
+    25 columns for eGeMAPSv02, 65 for ComParE_2016 (openSMILE names). Index ``time_s`` =
+    frame start time in seconds (k * 0.01 for row k); each frame spans openSMILE's own
+    analysis window from there (20-60 ms depending on the descriptor), so the last frame
+    starts 40-60 ms before the end of the signal. Invalid or too-short audio ->
+    ``CorruptInputError(source)``.
+    """
+    _check_feature_set(feature_set)
+    x = _check_signal(signal, source)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)  # "Segment too short": handled below
+        df = _lld_smile(feature_set).process_signal(x, sr)
+    if len(df) == 0 or df.isna().any().any():
+        raise CorruptInputError(
+            source,
+            f"openSMILE {feature_set} gave no valid low-level descriptors for "
+            f"{x.size / sr:.3f} s of audio (too short or unreadable)",
+            fix=_FIX,
+        )
+    # openSMILE frame k starts at k * 10 ms. The wrapper's timestamps say so too, except for
+    # the last frame, whose end it clips to the signal end (ComParE_2016 then reports the
+    # previous frame's start twice), so the index is built from the frame number.
+    start = np.round(np.arange(len(df)) * _LLD_STEP_S, 6)
+    reported = df.index.get_level_values("start").total_seconds().to_numpy()[:-1]
+    if not np.allclose(reported, start[:-1], atol=1e-6):
+        raise RuntimeError(
+            f"openSMILE {feature_set} LLD frames are not 10 ms apart ({source}); "
+            f"check the opensmile version (have {opensmile.__version__})"
+        )
+    out = df.reset_index(drop=True).astype(np.float64)
+    out.index = pd.Index(start, name="time_s")
+    out.columns.name = None
+    return out
+
+
+def lld_at_label_rate(
+    llds: pd.DataFrame,
+    label_times_s: np.ndarray,
+    *,
+    label_s: float = 0.04,
+    max_fill_s: float = 0.1,
+) -> np.ndarray:
+    """Mean LLD vector per label frame: shape ``(len(label_times_s), n_llds)``.
+
+    Alignment: label frame j covers ``[t_j, t_j + label_s)`` and gets the mean of the LLD rows
+    whose start time (the index of :func:`llds`) lies in it (4 rows for 40 ms labels and a
+    10 ms LLD step). A label frame with no LLD row (the end of a recording, where openSMILE's
+    last frame starts 40-60 ms before the end) takes the nearest LLD row if that row starts
+    within ``max_fill_s`` of the label frame; farther away -> ``ValueError`` (labels longer
+    than the audio: truncate them). ``label_times_s`` must be strictly increasing and
+    ``label_s`` at most the spacing of consecutive label times.
+    """
+    if len(llds) == 0:
+        raise ValueError("lld_at_label_rate: llds is empty; extract them with llds() first")
+    t = np.asarray(label_times_s, dtype=np.float64).reshape(-1)
+    if t.size == 0:
+        raise ValueError("lld_at_label_rate: label_times_s is empty")
+    if not label_s > 0:
+        raise ValueError(f"lld_at_label_rate: label_s must be > 0, got {label_s}")
+    if t.size > 1 and np.min(np.diff(t)) < label_s - 1e-9:
+        raise ValueError(
+            "lld_at_label_rate: label_times_s must be strictly increasing and at least "
+            f"label_s={label_s} apart (min spacing {np.min(np.diff(t)):.6g} s)"
+        )
+    start = np.asarray(llds.index, dtype=np.float64)
+    values = llds.to_numpy(dtype=np.float64)
+    if np.isnan(values).any():
+        raise ValueError("lld_at_label_rate: llds holds NaN values")
+    # rounding to the microsecond keeps k*0.01 and j*0.04 from landing on the wrong side
+    s, tt, ls = np.round(start, 6), np.round(t, 6), round(label_s, 6)
+    j = np.searchsorted(tt, s, side="right") - 1
+    inside = (j >= 0) & (s < np.round(tt[np.clip(j, 0, None)] + ls, 6))
+    sums = np.zeros((t.size, values.shape[1]))
+    counts = np.zeros(t.size)
+    np.add.at(sums, j[inside], values[inside])
+    np.add.at(counts, j[inside], 1.0)
+    out = sums / np.maximum(counts, 1.0)[:, None]
+    empty = np.flatnonzero(counts == 0)
+    if empty.size:
+        lo, hi = tt[empty], tt[empty] + ls  # nearest LLD start to the interval [lo, hi)
+        nearest = np.clip(np.searchsorted(s, lo), 0, s.size - 1)
+        prev = np.clip(nearest - 1, 0, None)
+
+        def dist(k: np.ndarray) -> np.ndarray:
+            return np.maximum(lo - s[k], 0.0) + np.maximum(s[k] - hi, 0.0)
+
+        d_next, d_prev = dist(nearest), dist(prev)
+        pick = np.where(d_prev <= d_next, prev, nearest)
+        gap = np.minimum(d_prev, d_next)
+        if np.max(gap) > max_fill_s + 1e-9:
+            bad = int(empty[np.argmax(gap)])
+            raise ValueError(
+                f"lld_at_label_rate: label frame at {t[bad]:.3f} s is {np.max(gap):.3f} s away "
+                f"from the nearest LLD frame (LLDs span {s[0]:.3f}-{s[-1]:.3f} s); the labels "
+                "run past the audio: truncate them to the audio duration"
+            )
+        out[empty] = values[pick]
+    return out

@@ -1,0 +1,510 @@
+"""BLSTM regression on frame-level features (the BLSTM rows of Tzirakis et al., Table III).
+
+The paper gives no BLSTM hyper-parameters (experiments.md §1.10 item 4). What this module does:
+
+* input: one row per (item_id, time_s) at the 40 ms label rate, feature columns (e.g. LLD means
+  from :func:`emorepro.features.opensmile_features.lld_at_label_rate`) and one column per target;
+* standardisation: one global z-score per feature, mean and population std over **all training
+  frames** (not per speaker or per recording); a constant feature gets std 1. The statistics
+  are buffers of the model, so they are saved and applied with its weights;
+* model: bidirectional LSTM (``layers`` x ``hidden`` cells per direction) -> dropout -> one
+  linear layer per time step to the targets (no output activation);
+* training: windows of ``seq_len`` frames every ``hop`` frames (default ``seq_len // 2``) cut
+  from each training recording, shuffled each epoch, Adam, loss ``ccc`` (batch-pooled, see
+  :mod:`emorepro.training.losses`) or ``mse``;
+* model selection: after every epoch the model predicts each dev recording whole; the kept
+  weights are those of the epoch with the best dev CCC (pooled over the partition, population
+  moments, mean of the targets); ties keep the earlier epoch;
+* prediction: each recording is run through the BLSTM as **one whole sequence** (no windows
+  stitched back), so every frame sees its full left and right context.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import torch
+from torch import nn
+
+from emorepro import metrics as M
+from emorepro.baselines.experiments import CCC_VARIANT
+from emorepro.errors import ConfigError, EmoreproError
+from emorepro.training.losses import LOSSES
+from emorepro.training.runtime import (
+    Checkpointer,
+    get_rng_state,
+    pick_device,
+    seed_everything,
+    set_rng_state,
+)
+
+log = logging.getLogger("emorepro")
+
+TARGETS = ("arousal", "valence")
+_KEYS = ("item_id", "time_s")
+
+
+class BLSTMRegressor(nn.Module):
+    """``(B, T, n_features)`` raw features -> ``(B, T, n_targets)`` predictions.
+
+    ``z = (x - feat_mean) / feat_std`` (buffers, set by :meth:`set_scaler`), then a
+    bidirectional LSTM, dropout ``dropout`` between LSTM layers and before the head, and a
+    linear layer ``2 * hidden -> n_targets`` applied at every time step.
+    """
+
+    def __init__(
+        self, n_features: int, *, hidden: int, layers: int, n_targets: int = 2, dropout: float = 0.0
+    ) -> None:
+        super().__init__()
+        for name, value in (("n_features", n_features), ("hidden", hidden), ("layers", layers),
+                            ("n_targets", n_targets)):  # fmt: skip
+            if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+                raise ConfigError(f"BLSTMRegressor: {name} must be a positive int, got {value!r}")
+        if not 0.0 <= dropout < 1.0:
+            raise ConfigError(f"BLSTMRegressor: dropout must be in [0, 1), got {dropout!r}")
+        self.register_buffer("feat_mean", torch.zeros(n_features))
+        self.register_buffer("feat_std", torch.ones(n_features))
+        self.lstm = nn.LSTM(
+            n_features,
+            hidden,
+            num_layers=layers,
+            batch_first=True,
+            bidirectional=True,
+            dropout=dropout if layers > 1 else 0.0,
+        )
+        self.drop = nn.Dropout(dropout)
+        self.head = nn.Linear(2 * hidden, n_targets)
+
+    def set_scaler(self, mean: np.ndarray, std: np.ndarray) -> None:
+        """Store the training-set feature mean and std used to standardise every input."""
+        self.feat_mean.copy_(torch.as_tensor(mean, dtype=self.feat_mean.dtype))
+        self.feat_std.copy_(torch.as_tensor(std, dtype=self.feat_std.dtype))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        h, _ = self.lstm((x - self.feat_mean) / self.feat_std)
+        return self.head(self.drop(h))
+
+
+def fit_scaler(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per-column mean and population std of ``x`` (frames x features); std 0 -> 1."""
+    x = np.asarray(x, dtype=np.float64)
+    if x.ndim != 2 or x.shape[0] == 0:
+        raise ValueError(f"fit_scaler: need a non-empty (frames, features) array, got {x.shape}")
+    mean = x.mean(axis=0)
+    std = x.std(axis=0)
+    return mean, np.where(std > 1e-12, std, 1.0)
+
+
+def feature_columns(table: pd.DataFrame, targets: Sequence[str] = TARGETS) -> list[str]:
+    """All columns except ``item_id``, ``time_s`` and the targets (the svr_on_partition rule)."""
+    cols = [c for c in table.columns if c not in (*_KEYS, *targets)]
+    bad = [c for c in cols if not pd.api.types.is_numeric_dtype(table[c])]
+    if bad:
+        raise ValueError(f"frame table: non-numeric feature columns {bad}; drop them first")
+    if not cols:
+        raise ValueError("frame table: no feature columns besides item_id, time_s and targets")
+    return cols
+
+
+def _check_table(table: pd.DataFrame, name: str, cols: Sequence[str]) -> None:
+    if len(table) == 0:
+        raise ValueError(f"{name}: frame table is empty; check the fold sheet's item ids")
+    missing = [c for c in (*_KEYS, *cols) if c not in table.columns]
+    if missing:
+        raise ValueError(f"{name}: frame table lacks columns {missing}")
+    dup = table.duplicated(list(_KEYS))
+    if dup.any():
+        first = table.loc[dup, list(_KEYS)].iloc[0].tolist()
+        raise ValueError(f"{name}: {int(dup.sum())} duplicate (item_id, time_s) rows, e.g. {first}")
+    nan_cols = [c for c in cols if table[c].isna().any()]
+    if nan_cols:
+        raise ValueError(f"{name}: NaN in columns {nan_cols[:5]}; impute or drop those frames")
+
+
+def _recordings(
+    table: pd.DataFrame, items: Sequence[str] | None, cols: Sequence[str]
+) -> list[tuple[str, pd.DataFrame]]:
+    groups = {str(k): g for k, g in table.groupby("item_id", sort=False)}
+    if items is None:
+        items = list(groups)
+    missing = [i for i in items if str(i) not in groups]
+    if missing:
+        raise ValueError(f"frame table has no rows for items {missing[:5]}")
+    out = []
+    for item in items:
+        g = groups[str(item)].sort_values("time_s", kind="stable")
+        out.append((str(item), g[["time_s", *cols]]))
+    return out
+
+
+def make_sequences(
+    table: pd.DataFrame,
+    feature_cols: Sequence[str],
+    targets: Sequence[str],
+    *,
+    items: Sequence[str],
+    seq_len: int,
+    hop: int,
+) -> tuple[np.ndarray, np.ndarray, pd.DataFrame]:
+    """Cut each item's frames (sorted by time) into windows of ``seq_len`` every ``hop``.
+
+    Returns ``X`` ``(N, seq_len, n_features)`` and ``Y`` ``(N, seq_len, n_targets)`` as
+    float32, and an index with ``item_id`` and ``start`` (first frame) per window. Windows
+    start at 0, hop, 2*hop, ...; if that misses the tail, one more window ends at the last
+    frame. An item shorter than ``seq_len`` frames -> ``ValueError``.
+    """
+    if seq_len < 1 or hop < 1:
+        raise ConfigError(f"seq_len and hop must be >= 1, got seq_len={seq_len}, hop={hop}")
+    if len(items) == 0:
+        raise ValueError("make_sequences: no items given")
+    _check_table(table, "make_sequences", [*feature_cols, *targets])
+    xs, ys, index = [], [], []
+    for item, g in _recordings(table, items, [*feature_cols, *targets]):
+        n = len(g)
+        if n < seq_len:
+            raise ValueError(
+                f"make_sequences: item {item} has {n} frames, fewer than seq_len={seq_len}; "
+                "lower seq_len"
+            )
+        starts = list(range(0, n - seq_len + 1, hop))
+        if starts[-1] + seq_len < n:
+            starts.append(n - seq_len)
+        x = g[list(feature_cols)].to_numpy(np.float32)
+        y = g[list(targets)].to_numpy(np.float32)
+        for s in starts:
+            xs.append(x[s : s + seq_len])
+            ys.append(y[s : s + seq_len])
+            index.append((item, s))
+    return (
+        np.stack(xs),
+        np.stack(ys),
+        pd.DataFrame(index, columns=["item_id", "start"]),
+    )
+
+
+@torch.no_grad()
+def predict_recordings(
+    model: BLSTMRegressor,
+    table: pd.DataFrame,
+    *,
+    targets: Sequence[str] = TARGETS,
+    feature_cols: Sequence[str] | None = None,
+    items: Sequence[str] | None = None,
+) -> pd.DataFrame:
+    """Predict every recording of ``table`` as one whole sequence (eval mode, no dropout).
+
+    Returns ``item_id``, ``time_s`` and one prediction column per target, rows in ``items``
+    order (default: order of first appearance) and time order within an item. Feature columns
+    default to every column but ``item_id``, ``time_s`` and ``targets``.
+    """
+    cols = list(feature_cols) if feature_cols is not None else feature_columns(table, targets)
+    _check_table(table, "predict_recordings", cols)
+    if len(cols) != model.feat_mean.numel():
+        raise ValueError(
+            f"predict_recordings: model expects {model.feat_mean.numel()} features, "
+            f"table has {len(cols)}"
+        )
+    device = next(model.parameters()).device
+    was_training = model.training
+    model.eval()
+    parts = []
+    for item, g in _recordings(table, items, cols):
+        x = torch.from_numpy(g[cols].to_numpy(np.float32, copy=True)).to(device)
+        y = model(x.unsqueeze(0))[0].double().cpu().numpy()
+        part = pd.DataFrame({"item_id": item, "time_s": g["time_s"].to_numpy()})
+        for k, t in enumerate(targets):
+            part[t] = y[:, k]
+        parts.append(part)
+    model.train(was_training)
+    return pd.concat(parts, ignore_index=True)
+
+
+def _pooled_ccc(pred: pd.DataFrame, gold: pd.DataFrame, targets: Sequence[str]) -> dict[str, float]:
+    """Pooled CCC per target; ``pred`` and ``gold`` rows aligned (item, time order)."""
+    return {t: M.ccc(gold[t].to_numpy(), pred[t].to_numpy()) for t in targets}
+
+
+def _cpu_state(module: nn.Module | torch.optim.Optimizer) -> dict[str, Any]:
+    def cpu(v: Any) -> Any:
+        if isinstance(v, torch.Tensor):
+            return v.detach().cpu().clone()
+        if isinstance(v, dict):
+            return {k: cpu(x) for k, x in v.items()}
+        if isinstance(v, list | tuple):
+            return type(v)(cpu(x) for x in v)
+        return v
+
+    return cpu(module.state_dict())
+
+
+def train_blstm(
+    train: pd.DataFrame,
+    dev: pd.DataFrame,
+    *,
+    loss: str,
+    epochs: int,
+    lr: float,
+    batch_size: int,
+    seq_len: int,
+    hidden: int,
+    layers: int,
+    seed: int,
+    device: str | torch.device = "cpu",
+    checkpoint: Path | str | None = None,
+    log_every: int = 1,
+    targets: Sequence[str] = TARGETS,
+    hop: int | None = None,
+    dropout: float = 0.0,
+) -> tuple[BLSTMRegressor, dict[str, Any]]:
+    """Train a :class:`BLSTMRegressor`; return the best-dev-epoch model and the history.
+
+    ``train``/``dev``: frame tables (``item_id``, ``time_s``, features, targets). History:
+    ``{"epochs": [{"epoch", "train_loss", "dev_ccc", "dev_ccc.<target>"...}], "best_epoch",
+    "best_dev_ccc"}`` where dev_ccc is the mean over targets of the pooled dev CCC.
+    With ``checkpoint``, the full state (weights, optimiser, best weights, RNG states) is saved
+    atomically after every epoch and a rerun resumes after the last saved epoch, giving the
+    same result as an uninterrupted run; a checkpoint from other settings -> ``ConfigError``.
+    """
+    if loss not in LOSSES:
+        raise ConfigError(f"loss must be one of {sorted(LOSSES)}, got {loss!r}")
+    for name, value in (("epochs", epochs), ("batch_size", batch_size), ("seq_len", seq_len),
+                        ("log_every", log_every)):  # fmt: skip
+        if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+            raise ConfigError(f"train_blstm: {name} must be a positive int, got {value!r}")
+    if not (isinstance(lr, int | float) and lr > 0):
+        raise ConfigError(f"train_blstm: lr must be > 0, got {lr!r}")
+    hop = max(1, seq_len // 2) if hop is None else hop
+    targets = list(targets)
+    cols = feature_columns(train, targets)
+    _check_table(train, "train_blstm(train)", [*cols, *targets])
+    _check_table(dev, "train_blstm(dev)", [*cols, *targets])
+
+    dev_t = pick_device(device)
+    seed_everything(seed, device=dev_t)
+    train_items = list(dict.fromkeys(train["item_id"].astype(str)))
+    x_np, y_np, _ = make_sequences(
+        train, cols, targets, items=train_items, seq_len=seq_len, hop=hop
+    )
+    mean, std = fit_scaler(train[cols].to_numpy(np.float64))
+    model = BLSTMRegressor(
+        len(cols), hidden=hidden, layers=layers, n_targets=len(targets), dropout=dropout
+    )
+    model.set_scaler(mean, std)
+    model.to(dev_t)
+    opt = torch.optim.Adam(model.parameters(), lr=lr)
+    loss_fn = LOSSES[loss]
+    shuffle = torch.Generator().manual_seed(int(seed))
+    x_all = torch.from_numpy(x_np).to(dev_t)
+    y_all = torch.from_numpy(y_np).to(dev_t)
+    dev_gold = pd.concat([g for _, g in _recordings(dev, None, targets)], ignore_index=True)
+
+    config = {
+        "loss": loss, "lr": float(lr), "batch_size": batch_size, "seq_len": seq_len, "hop": hop,
+        "hidden": hidden, "layers": layers, "dropout": float(dropout), "seed": int(seed),
+        "targets": targets, "features": cols, "n_windows": len(x_np), "device": dev_t.type,
+    }  # fmt: skip
+    history: list[dict[str, Any]] = []
+    best_state, best_epoch, best_score = _cpu_state(model), 0, -math.inf
+    start = 1
+    ckpt = Checkpointer(checkpoint) if checkpoint is not None else None
+    state = ckpt.load() if ckpt is not None else None
+    if state is not None:
+        if state.get("config") != config:
+            raise ConfigError(
+                f"{checkpoint}: checkpoint was written with other settings "
+                f"({state.get('config')}); delete it or point checkpoint elsewhere"
+            )
+        model.load_state_dict(state["model"])
+        opt.load_state_dict(state["optimizer"])
+        best_state, best_epoch = state["best_model"], int(state["best_epoch"])
+        best_score = float(state["best_score"])
+        history = list(state["history"])
+        set_rng_state(state["rng"])
+        shuffle.set_state(state["shuffle_rng"])
+        start = int(state["epoch"]) + 1
+        log.info("blstm: resuming from %s after epoch %d", checkpoint, start - 1)
+
+    n = len(x_np)
+    for epoch in range(start, epochs + 1):
+        model.train()
+        order = torch.randperm(n, generator=shuffle)
+        total = 0.0
+        for b in range(0, n, batch_size):
+            idx = order[b : b + batch_size].to(dev_t)
+            opt.zero_grad(set_to_none=True)
+            value = loss_fn(model(x_all[idx]), y_all[idx])
+            value.backward()
+            opt.step()
+            total += float(value.detach()) * len(idx)
+        train_loss = total / n
+        if not math.isfinite(train_loss):
+            raise EmoreproError(
+                f"BLSTM training diverged (train loss {train_loss} at epoch {epoch}); "
+                f"lower lr (now {lr})"
+            )
+        pred = predict_recordings(model, dev, targets=targets, feature_cols=cols)
+        per_target = _pooled_ccc(pred, dev_gold, targets)
+        score = float(np.mean(list(per_target.values())))
+        if score > best_score:
+            best_state, best_epoch, best_score = _cpu_state(model), epoch, score
+        history.append(
+            {
+                "epoch": epoch,
+                "train_loss": train_loss,
+                "dev_ccc": score,
+                **{f"dev_ccc.{t}": v for t, v in per_target.items()},
+            }
+        )
+        if ckpt is not None:
+            ckpt.save(
+                {
+                    "config": config,
+                    "epoch": epoch,
+                    "model": _cpu_state(model),
+                    "optimizer": _cpu_state(opt),
+                    "best_model": best_state,
+                    "best_epoch": best_epoch,
+                    "best_score": best_score,
+                    "history": history,
+                    "rng": get_rng_state(),
+                    "shuffle_rng": shuffle.get_state(),
+                }
+            )
+        if epoch % log_every == 0 or epoch == epochs:
+            log.info(
+                "blstm epoch %d/%d: train %s loss %.4f, dev CCC %s (mean %.4f, best %.4f @ %d)",
+                epoch,
+                epochs,
+                loss,
+                train_loss,
+                " ".join(f"{t} {v:.4f}" for t, v in per_target.items()),
+                score,
+                best_score,
+                best_epoch,
+            )
+    model.load_state_dict(best_state)
+    model.eval()
+    return model, {"epochs": history, "best_epoch": best_epoch, "best_dev_ccc": best_score}
+
+
+def _role_items(sheet: pd.DataFrame, role: str) -> list[str]:
+    items = sheet.loc[sheet["role"] == role, "item_id"].astype(str).tolist()
+    if not items:
+        raise ValueError(
+            f"fold sheet has no {role!r} items; blstm_on_partition needs train/dev/test"
+        )
+    return items
+
+
+def blstm_on_partition(
+    frames: pd.DataFrame,
+    sheet: pd.DataFrame,
+    *,
+    loss: str,
+    epochs: int,
+    lr: float,
+    batch_size: int,
+    seq_len: int,
+    hidden: int,
+    layers: int,
+    seed: int,
+    device: str | torch.device = "cpu",
+    targets: Sequence[str] = TARGETS,
+    hop: int | None = None,
+    dropout: float = 0.0,
+    checkpoint: Path | str | None = None,
+    log_every: int = 1,
+) -> tuple[pd.DataFrame, dict[str, Any]]:
+    """Train on the sheet's train items, select the epoch on dev, predict dev and test.
+
+    Same outputs as :func:`emorepro.baselines.experiments.svr_on_partition`: a long table
+    (``item_id, time_s, role, target, y_true, y_pred``) and a result with metrics
+    ``"{target}.{role}.ccc"`` (pooled over the partition, population moments), their
+    ``metric_variants``, ``params`` (settings, ``best_epoch``, ``history``) and one fold.
+    """
+    required = {"fold", "item_id", "role"}
+    if not required <= set(sheet.columns):
+        raise ValueError(f"fold sheet lacks columns {sorted(required - set(sheet.columns))}")
+    if sheet["fold"].nunique() != 1:
+        raise ValueError(
+            f"blstm_on_partition expects one fixed partition, the sheet has folds "
+            f"{sorted(sheet['fold'].unique().tolist())}"
+        )
+    if len(frames) == 0:
+        raise ValueError("blstm_on_partition: frame table is empty")
+    targets = list(targets)
+    ids = frames["item_id"].astype(str)
+    items = {r: _role_items(sheet, r) for r in ("train", "dev", "test")}
+    missing = sorted(set().union(*items.values()) - set(ids))
+    if missing:
+        raise ValueError(
+            f"blstm_on_partition: no frames for {len(missing)} sheet items, e.g. {missing[:5]}; "
+            "rebuild the frame table for this corpus"
+        )
+    parts = {r: frames[ids.isin(set(v))] for r, v in items.items()}
+    model, history = train_blstm(
+        parts["train"],
+        parts["dev"],
+        loss=loss,
+        epochs=epochs,
+        lr=lr,
+        batch_size=batch_size,
+        seq_len=seq_len,
+        hidden=hidden,
+        layers=layers,
+        seed=seed,
+        device=device,
+        checkpoint=checkpoint,
+        log_every=log_every,
+        targets=targets,
+        hop=hop,
+        dropout=dropout,
+    )
+    cols = feature_columns(frames, targets)
+    preds, metrics = [], {}
+    for role in ("dev", "test"):
+        pred = predict_recordings(
+            model, parts[role], targets=targets, feature_cols=cols, items=items[role]
+        )
+        gold = pd.concat(
+            [g for _, g in _recordings(parts[role], items[role], targets)], ignore_index=True
+        )
+        for t in targets:
+            table = pred[["item_id", "time_s"]].assign(
+                role=role, target=t, y_true=gold[t].to_numpy(), y_pred=pred[t].to_numpy()
+            )
+            metrics[f"{t}.{role}.ccc"] = M.ccc(table["y_true"], table["y_pred"])
+            preds.append(table)
+    params = {
+        "loss": loss,
+        "epochs": epochs,
+        "lr": lr,
+        "batch_size": batch_size,
+        "seq_len": seq_len,
+        "hop": max(1, seq_len // 2) if hop is None else hop,
+        "hidden": hidden,
+        "layers": layers,
+        "dropout": dropout,
+        "seed": seed,
+        "n_features": len(cols),
+        "n_parameters": int(sum(p.numel() for p in model.parameters())),
+        "standardisation": "global z-score, mean/std over all training frames",
+        "model_selection": "epoch with the best mean dev CCC (pooled) over targets",
+        "prediction": "whole recording as one sequence",
+        "best_epoch": history["best_epoch"],
+        "best_dev_ccc": history["best_dev_ccc"],
+        "history": history["epochs"],
+    }
+    result = {
+        "metrics": metrics,
+        "metric_variants": {k: CCC_VARIANT["ccc"] for k in metrics},
+        "params": params,
+        "folds": [{"fold": 0, "metrics": metrics, "params": {"best_epoch": history["best_epoch"]}}],
+    }
+    return pd.concat(preds, ignore_index=True), result

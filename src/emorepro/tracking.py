@@ -17,12 +17,14 @@ from __future__ import annotations
 import json
 import subprocess
 from collections.abc import Iterable, Mapping
+from functools import cache
 from pathlib import Path
 from typing import Any
 
 RUN_KEY_TAG = "emorepro.run_key"
 
 
+@cache
 def code_version() -> str:
     """Package version plus the git commit of the checkout when there is one."""
     from emorepro import __version__
@@ -62,15 +64,19 @@ def _numeric(metrics: Mapping[str, Any]) -> dict[str, float]:
 
 
 class _Mirror:
-    def __init__(self, tracking_uri: str) -> None:
+    def __init__(self, tracking_uri: str, artifact_root: str | None = None) -> None:
         from mlflow.tracking import MlflowClient
 
         self.client = MlflowClient(tracking_uri=tracking_uri)
+        self.artifact_root = artifact_root
 
     def experiment_id(self, name: str) -> str:
         exp = self.client.get_experiment_by_name(name)
         if exp is None:
-            return self.client.create_experiment(name)
+            location = None
+            if self.artifact_root:
+                location = Path(self.artifact_root, name.replace("/", "_")).resolve().as_uri()
+            return self.client.create_experiment(name, artifact_location=location)
         if exp.lifecycle_stage == "deleted":
             self.client.restore_experiment(exp.experiment_id)
         return exp.experiment_id
@@ -121,52 +127,68 @@ class _Mirror:
 
 
 def mirror_results(
-    results: Iterable[Mapping[str, Any]], *, tracking_uri: str, artifact_dirs: bool = False
-) -> list[str]:
+    results: Iterable[Mapping[str, Any]],
+    *,
+    tracking_uri: str,
+    artifact_root: str | None = None,
+) -> list[list[str]]:
     """Mirror each result dict (the content of a ``metrics.json``) into MLflow.
 
-    Returns the parent run ids in input order. Parent runs carry the result's params,
-    aggregate metrics and tags (rule, fold-sheet hash, corpus source, scale, code version);
-    child runs carry per-fold metrics.
+    A result goes into the experiment ``emorepro/<paper>`` of every paper listed in its
+    optional ``papers`` key (the paper cards that use it), else of its ``paper``. Returns, per
+    result, its parent run ids. Parent runs carry the result's params, aggregate metrics, tags
+    (rule, fold-sheet hash, corpus source, scale, code version) and the files listed in its
+    optional ``artifacts`` key; child runs carry per-fold metrics.
     """
-    mirror = _Mirror(tracking_uri)
-    version = code_version()
+    mirror = _Mirror(tracking_uri, artifact_root)
     parents = []
     for result in results:
-        exp_id = mirror.experiment_id(f"emorepro/{result['paper']}")
-        key = run_key(result)
-        tags = {
-            "emorepro.rule": str(result.get("rule", "")),
-            "emorepro.fold_sheet_sha256": str(result.get("fold_sheet_sha256", "")),
-            "emorepro.corpus_source": str(result.get("source", "")),
-            "emorepro.scale": str(result.get("scale", "")),
-            "emorepro.code_version": version,
-            "emorepro.metric_variants": json.dumps(result.get("metric_variants", {})),
-        }
-        name = f"{result['experiment']}:{result['corpus']}:{result['protocol']}"
-        parent = mirror.upsert(
-            exp_id,
-            key,
-            name=name,
-            params=_flat_params(result.get("params", {})),
-            metrics=_numeric(result.get("metrics", {})),
-            tags=tags,
+        parents.append(
+            [
+                _mirror_one(mirror, {**result, "paper": paper})
+                for paper in result.get("papers") or [result["paper"]]
+            ]
         )
-        try:
-            for fold in result.get("folds", []):
-                child = mirror.upsert(
-                    exp_id,
-                    f"{key}/fold={fold['fold']}",
-                    name=f"{name}:fold{fold['fold']}",
-                    params=_flat_params(fold.get("params", {})),
-                    metrics=_numeric(fold.get("metrics", {})),
-                    tags=tags,
-                    parent=parent,
-                )
-                mirror.finish(child)
-        except Exception:
-            mirror.client.set_terminated(parent, status="FAILED")
-            raise
-        mirror.finish(parent)
-        parents.append(parent)
     return parents
+
+
+def _mirror_one(mirror: _Mirror, result: Mapping[str, Any]) -> str:
+    version = code_version()
+    exp_id = mirror.experiment_id(f"emorepro/{result['paper']}")
+    key = run_key(result)
+    tags = {
+        "emorepro.rule": str(result.get("rule", "")),
+        "emorepro.fold_sheet_sha256": str(result.get("fold_sheet_sha256", "")),
+        "emorepro.corpus_source": str(result.get("source", "")),
+        "emorepro.scale": str(result.get("scale", "")),
+        "emorepro.code_version": version,
+        "emorepro.metric_variants": json.dumps(result.get("metric_variants", {})),
+    }
+    name = f"{result['experiment']}:{result['corpus']}:{result['protocol']}"
+    parent = mirror.upsert(
+        exp_id,
+        key,
+        name=name,
+        params=_flat_params(result.get("params", {})),
+        metrics=_numeric(result.get("metrics", {})),
+        tags=tags,
+    )
+    try:
+        for path in result.get("artifacts", []):
+            mirror.client.log_artifact(parent, str(path))
+        for fold in result.get("folds", []):
+            child = mirror.upsert(
+                exp_id,
+                f"{key}/fold={fold['fold']}",
+                name=f"{name}:fold{fold['fold']}",
+                params=_flat_params(fold.get("params", {})),
+                metrics=_numeric(fold.get("metrics", {})),
+                tags=tags,
+                parent=parent,
+            )
+            mirror.finish(child)
+    except Exception:
+        mirror.client.set_terminated(parent, status="FAILED")
+        raise
+    mirror.finish(parent)
+    return parent

@@ -47,7 +47,7 @@ def test_mirror_twice_updates_instead_of_adding(uri: str) -> None:
     parents = [r for r in runs if "mlflow.parentRunId" not in r.data.tags]
     assert len(parents) == 1 and parents[0].info.status == "FINISHED"
     assert parents[0].data.tags["emorepro.fold_sheet_sha256"] == "ab" * 32
-    children = [r for r in runs if r.data.tags.get("mlflow.parentRunId") == first[0]]
+    children = [r for r in runs if r.data.tags.get("mlflow.parentRunId") == first[0][0]]
     assert sorted(r.data.metrics["accuracy"] for r in children) == [0.4, 0.5]
     assert all(r.data.tags[RUN_KEY_TAG].endswith(("fold=0", "fold=1")) for r in children)
 
@@ -80,3 +80,21 @@ def test_tracking_store_path(tmp_path: Path) -> None:
     uri = f"sqlite:///{tmp_path / 'x.db'}"
     mirror_results([_result()], tracking_uri=uri)
     assert (tmp_path / "x.db").stat().st_size > 0
+
+
+def test_one_experiment_per_paper_with_artifacts(tmp_path: Path) -> None:
+    uri = f"sqlite:///{tmp_path / 'p.db'}"
+    artifact = tmp_path / "metrics.json"
+    artifact.write_text("{}")
+    result = {**_result(), "papers": ["paper_a", "paper_b"], "artifacts": [str(artifact)]}
+    ids = mirror_results([result], tracking_uri=uri, artifact_root=str(tmp_path / "art"))
+    assert len(ids[0]) == 2 and ids[0][0] != ids[0][1]
+    client = MlflowClient(tracking_uri=uri)
+    for paper, run_id in zip(("paper_a", "paper_b"), ids[0], strict=True):
+        exp = client.get_experiment_by_name(f"emorepro/{paper}")
+        run = client.get_run(run_id)
+        assert run.info.experiment_id == exp.experiment_id
+        assert run.data.tags[RUN_KEY_TAG].startswith(f"{paper}/")
+        assert [a.path for a in client.list_artifacts(run_id)] == ["metrics.json"]
+    # mirroring again updates the same runs
+    assert mirror_results([result], tracking_uri=uri, artifact_root=str(tmp_path / "art")) == ids

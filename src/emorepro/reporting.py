@@ -1,0 +1,191 @@
+"""File-level reporting steps: paper tables, figures, the index page and the MLflow mirror.
+
+Each step reads result files (``metrics.json`` + ``predictions.parquet``) and paper cards and
+writes its outputs atomically; callable without Snakemake.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from emorepro.cards import iter_cells, load_card
+from emorepro.pipeline import _atomic, write_json
+
+log = logging.getLogger("emorepro")
+
+
+def _result_dir(metrics_json: Path | str) -> str:
+    return Path(metrics_json).parent.as_posix()
+
+
+def paper_tables_step(
+    card_path: Path | str,
+    *,
+    results_root: Path | str,
+    available: Sequence[Path | str],
+    out_dir: Path | str,
+) -> dict[str, pd.DataFrame]:
+    """Render every table of one card as ``<table>.md``, ``.tex`` and ``.csv`` in ``out_dir``.
+
+    ``available`` lists the ``metrics.json`` files this run produced; a card row whose result
+    is not among them (its corpus or feature set is not configured) is shown as "not run in
+    this configuration" instead of failing.
+    """
+    from emorepro import tables
+
+    card = load_card(card_path)
+    root = Path(results_root)
+    have = {Path(_result_dir(p)).relative_to(root).as_posix() for p in available}
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    frames = {}
+    for table_id in tables.table_ids(card):
+        frame = tables.compare_table(card, table_id, results_root=root, available=have)
+        label = next(t["label"] for t in card["tables"] if t["id"] == table_id)
+        text = tables.caption(card, table_id, frame)
+        _atomic(out / f"{table_id}.csv", lambda p, f=frame: f.to_csv(p, index=False))
+        _atomic(
+            out / f"{table_id}.md",
+            lambda p, f=frame, t=text, lab=label: p.write_text(
+                tables.to_markdown(f, title=f"{card['id']}: {lab}", caption_text=t)
+            ),
+        )
+        _atomic(
+            out / f"{table_id}.tex",
+            lambda p, f=frame, t=text, lab=f"tab:{card['id']}:{table_id}": p.write_text(
+                tables.to_latex(f, caption_text=t, label=lab)
+            ),
+        )
+        frames[table_id] = frame
+        log.info("%s/%s: %s", card["id"], table_id, frame["verdict"].value_counts().to_dict())
+    return frames
+
+
+def _figure_path(out: Path | str) -> tuple[Path, Path]:
+    """(temporary path with the same suffix, final path): matplotlib picks the format by suffix."""
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    return out.with_name(f".tmp-{out.name}"), out
+
+
+def confusion_figure_step(metrics_json: Path | str, out_png: Path | str) -> None:
+    """Row-normalised confusion matrix of a categorical result."""
+    from emorepro.figures import confusion_figure
+
+    tmp, out = _figure_path(out_png)
+    confusion_figure(json.loads(Path(metrics_json).read_text()), tmp)
+    os.replace(tmp, out)
+
+
+def trace_figure_step(
+    metrics_json: Path | str, predictions: Path | str, out_png: Path | str
+) -> str:
+    """Prediction trace of the first test recording of a continuous result; returns its id."""
+    from emorepro.figures import trace_figure
+
+    tmp, out = _figure_path(out_png)
+    result = json.loads(Path(metrics_json).read_text())
+    item = trace_figure(result, pd.read_parquet(predictions), tmp)
+    os.replace(tmp, out)
+    return item
+
+
+def index_page_step(
+    card_paths: Sequence[Path | str],
+    *,
+    table_dirs: Sequence[Path | str],
+    figures: Sequence[Path | str],
+    results_root: Path | str,
+    out_md: Path | str,
+) -> None:
+    """``results/index.md``: every paper table with its verdict counts, and every figure."""
+    from emorepro import tables
+
+    root = Path(results_root)
+    lines = [
+        "# emorepro results",
+        "",
+        "Reported vs reproduced numbers for every table of every paper card. A verdict of "
+        "'not yet reproduced' names the issue that adds the experiment; 'quoted (not re-run)' "
+        "marks numbers the paper quotes from other works. Every table caption names the corpus "
+        "source of its runs (real or synthetic twin, scale, seed).",
+        "",
+    ]
+    for card_path, table_dir in zip(card_paths, table_dirs, strict=True):
+        card = load_card(card_path)
+        frames = {
+            t["id"]: pd.read_csv(Path(table_dir) / f"{t['id']}.csv", keep_default_na=False)
+            for t in card["tables"]
+        }
+        counts = tables.summary(frames)
+        lines += [f"## {card['id']}", "", card["citation"], ""]
+        lines.append("| table | cells | verdicts |")
+        lines.append("|---|---|---|")
+        for t, row in zip(card["tables"], counts.to_dict(orient="records"), strict=True):
+            verdicts = ", ".join(
+                f"{k}: {int(v)}" for k, v in row.items() if k not in ("table", "cells") and v
+            )
+            link = (Path(table_dir) / f"{t['id']}.md").relative_to(root).as_posix()
+            lines.append(f"| [{t['label']}]({link}) | {int(row['cells'])} | {verdicts} |")
+        lines.append("")
+    lines += ["## Figures", ""]
+    for fig in figures:
+        rel = Path(fig).relative_to(root).as_posix()
+        lines.append(f"* [{rel}]({rel})")
+    _atomic(out_md, lambda p: p.write_text("\n".join(lines) + "\n"))
+
+
+def mirror_step(
+    results: Sequence[Path | str],
+    *,
+    card_paths: Sequence[Path | str],
+    tracking_uri: str,
+    artifact_root: str,
+    done: Path | str,
+) -> None:
+    """Mirror result files into MLflow: one experiment per paper card that uses a result
+    (``emorepro/baselines`` for results no card uses), the result files as artifacts, and a
+    marker listing the parent run ids."""
+    from emorepro.tracking import mirror_results
+
+    users = card_result_users(card_paths)
+    loaded = []
+    for path in map(Path, results):
+        result: dict[str, Any] = json.loads(path.read_text())
+        rel = _relative_result(path)
+        result["papers"] = sorted(users.get(rel, []))
+        result["artifacts"] = [str(p) for p in sorted(path.parent.glob("*")) if p.is_file()]
+        loaded.append(result)
+    run_ids = mirror_results(loaded, tracking_uri=tracking_uri, artifact_root=artifact_root)
+    write_json(
+        done,
+        {"tracking_uri": tracking_uri, "runs": dict(zip(map(str, results), run_ids, strict=True))},
+    )
+    log.info("mirrored %d results into %s", len(loaded), tracking_uri)
+
+
+def _relative_result(metrics_json: Path) -> str:
+    """``experiments/...`` part of a result folder path."""
+    parts = metrics_json.parent.as_posix().split("/")
+    return "/".join(parts[parts.index("experiments") :])
+
+
+def card_result_users(card_paths: Sequence[Path | str]) -> Mapping[str, list[str]]:
+    """Result folder (relative to the results root) -> ids of the cards whose ``dag`` rows
+    use it."""
+    users: dict[str, list[str]] = {}
+    for path in card_paths:
+        card = load_card(path)
+        for cell in iter_cells(card, results=""):
+            if cell.status != "dag" or not cell.result:
+                continue
+            if card["id"] not in users.setdefault(cell.result, []):
+                users[cell.result].append(card["id"])
+    return users

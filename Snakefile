@@ -13,6 +13,7 @@ include: "workflow/rules/common.smk"
 include: "workflow/rules/data.smk"
 include: "workflow/rules/features.smk"
 include: "workflow/rules/baselines.smk"
+include: "workflow/rules/postprocess.smk"
 include: "workflow/rules/tracking.smk"
 include: "workflow/rules/tables.smk"
 

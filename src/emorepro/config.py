@@ -77,12 +77,15 @@ def validate_config(config: dict[str, Any], *, source: str = "config") -> dict[s
                 f"{source}: key 'corpora.{name}.path' is only used with source: real; "
                 "remove it or set source: real"
             )
-    for name in filled["baselines"]["svm"]["corpora"]:
-        if name not in filled["corpora"]:
-            raise ConfigError(
-                f"{source}: key 'baselines.svm.corpora' names {name!r}, which is not under "
-                "'corpora'; add it there or remove it here"
-            )
+    lists = [(f"baselines.{f}", filled["baselines"].get(f, {})) for f in ("svm", "svr", "blstm")]
+    lists += [(f"features.{f}", filled["features"][f]) for f in ("logmel", "faces")]
+    for key, section in lists:
+        for name in section.get("corpora", []):
+            if name not in filled["corpora"]:
+                raise ConfigError(
+                    f"{source}: key '{key}.corpora' names {name!r}, which is not under "
+                    "'corpora'; add it there or remove it here"
+                )
     filled.setdefault("results", "results")
     filled.setdefault("mlflow", {})
     filled["mlflow"].setdefault("tracking_uri", f"sqlite:///{filled['results']}/mlflow.db")

@@ -15,11 +15,13 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from emorepro.corpora import get_adapter
 from emorepro.corpora.index import read_index, write_index
 from emorepro.emotions import BASIC6, SEVEN
+from emorepro.errors import ConfigError
 
 log = logging.getLogger("emorepro")
 
@@ -320,19 +322,6 @@ def svr_step(
     return result
 
 
-def mirror_step(results: Sequence[Path | str], *, tracking_uri: str, done: Path | str) -> None:
-    """Mirror result files into MLflow and write a marker listing the parent run ids."""
-    from emorepro.tracking import mirror_results
-
-    loaded = [json.loads(Path(p).read_text()) for p in results]
-    run_ids = mirror_results(loaded, tracking_uri=tracking_uri)
-    write_json(
-        done,
-        {"tracking_uri": tracking_uri, "runs": dict(zip(map(str, results), run_ids, strict=True))},
-    )
-    log.info("mirrored %d results into %s", len(loaded), tracking_uri)
-
-
 def baseline_table_step(
     results: Sequence[Path | str], *, out_md: Path | str, out_csv: Path | str
 ) -> pd.DataFrame:
@@ -370,3 +359,398 @@ def baseline_table_step(
     )
     _atomic(out_md, lambda p: p.write_text("# Baselines\n\n" + caption + header + body))
     return table
+
+
+def gold_standard_step(
+    corpus: str, root: Path | str, index_csv: Path | str, out: Path | str
+) -> pd.DataFrame:
+    """The gold standard of every recording (item_id, time_s, arousal, valence)."""
+    adapter = get_adapter(corpus)
+    parts = []
+    for row in read_index(index_csv).to_dict(orient="records"):
+        labels = adapter.read_labels(Path(root), row)
+        parts.append(labels[["time_s", "arousal", "valence"]].assign(item_id=row["item_id"]))
+    frame = pd.concat(parts, ignore_index=True)[["item_id", "time_s", "arousal", "valence"]]
+    write_parquet(out, frame)
+    log.info("%s: gold standard of %d recordings, %d frames", corpus, len(parts), len(frame))
+    return frame
+
+
+def postprocess_step(
+    *,
+    predictions: Path | str,
+    metrics: Path | str,
+    labels: Path | str,
+    sheet: Path | str,
+    grid: str,
+    out_predictions: Path | str,
+    out_metrics: Path | str,
+) -> dict[str, Any]:
+    """Post-process a continuous result with a paper's grid (:mod:`emorepro.postprocess`).
+
+    Centring and scaling use the gold-standard mean and standard deviation of the training
+    recordings of the fold sheet; every step is chosen on dev and applied unchanged to test.
+    The chosen parameters and the dev CCC after each step are recorded in the result.
+    """
+    from emorepro.postprocess import GRIDS, postprocess_table
+
+    if grid not in GRIDS:
+        raise ConfigError(f"post-processing grid {grid!r} is unknown; known: {sorted(GRIDS)}")
+    base = json.loads(Path(metrics).read_text())
+    table = pd.read_parquet(predictions)
+    folds = pd.read_csv(sheet, dtype={"item_id": str, "subject": str})
+    train_items = set(folds.loc[folds["role"] == "train", "item_id"])
+    gold = pd.read_parquet(labels)
+    gold = gold[gold["item_id"].astype(str).isin(train_items)]
+    if gold.empty:
+        raise ConfigError(f"{sheet}: no training recordings with labels in {labels}")
+    reference = {
+        t: (float(gold[t].mean()), float(gold[t].std(ddof=0))) for t in table["target"].unique()
+    }
+    out_table, pp = postprocess_table(table, grid=GRIDS[grid], train_reference=reference)
+    result = {
+        **{k: v for k, v in base.items() if k not in ("metrics", "metric_variants", "folds")},
+        "experiment": f"{base['experiment']}+pp-{grid}",
+        "rule": "postprocess",
+        "metrics": pp["metrics"],
+        "metric_variants": pp["metric_variants"],
+        "params": {**base.get("params", {}), "postprocess": pp["params"], "grid": grid},
+        "raw_metrics": base["metrics"],
+        "folds": [{"fold": 0, "metrics": pp["metrics"], "params": {"grid": grid}}],
+    }
+    write_parquet(out_predictions, out_table)
+    write_json(out_metrics, result)
+    log.info("%s post-processed (%s): %s", base["experiment"], grid, pp["metrics"])
+    return result
+
+
+def lld_step(
+    corpus: str,
+    root: Path | str,
+    index_csv: Path | str,
+    out: Path | str,
+    *,
+    feature_set: str,
+    cache_dir: Path | str,
+) -> pd.DataFrame:
+    """openSMILE LLDs averaged into each 40 ms label frame, joined with the gold standard.
+
+    One row per (item_id, label frame): ``item_id, time_s, <LLDs...>, arousal, valence``;
+    cached per recording, keyed by feature set, level and library version.
+    """
+    from emorepro.features.opensmile_features import cache_key, lld_at_label_rate, llds
+    from emorepro.synth.media import read_audio
+
+    adapter = get_adapter(corpus)
+    index = read_index(index_csv)
+    cache = Path(cache_dir) / cache_key(feature_set, level="lld_label_rate") / corpus
+    parts = []
+    for i, row in enumerate(index.to_dict(orient="records"), 1):
+        path = Path(root) / row["audio_path"]
+        labels = adapter.read_labels(Path(root), row)
+        times = labels["time_s"].to_numpy()
+
+        def compute(path: Path = path, times=times) -> pd.DataFrame:
+            signal, sr = read_audio(path)
+            frame = llds(signal, sr, feature_set=feature_set, source=str(path))
+            n = int(np.searchsorted(times, frame.index.to_numpy()[-1] + 0.1, side="right"))
+            if n < len(times):
+                log.warning("%s: labels run %.2f s past the audio; truncated", path,
+                            times[-1] - times[n - 1])  # fmt: skip
+            values = lld_at_label_rate(frame, times[:n])
+            return pd.DataFrame(values, columns=[str(c) for c in frame.columns])
+
+        feats = _cached(cache / f"{row['item_id']}.parquet", compute)
+        n = len(feats)
+        part = feats.copy()
+        part.insert(0, "time_s", times[:n])
+        part.insert(0, "item_id", row["item_id"])
+        part["arousal"] = labels["arousal"].to_numpy()[:n]
+        part["valence"] = labels["valence"].to_numpy()[:n]
+        parts.append(part)
+        if i % 10 == 0 or i == len(index):
+            log.info("LLDs %s %s: %d/%d recordings", corpus, feature_set, i, len(index))
+    frame = pd.concat(parts, ignore_index=True)
+    write_parquet(out, frame)
+    return frame
+
+
+def blstm_step(
+    corpus: str,
+    protocol: str,
+    *,
+    frames: Path | str,
+    sheet: Path | str,
+    sheet_meta: Path | str,
+    loss: str,
+    feature_set: str,
+    model: Mapping[str, Any],
+    execution: Mapping[str, Any],
+    checkpoint: Path | str,
+    source: Mapping[str, Any],
+    out_predictions: Path | str,
+    out_metrics: Path | str,
+) -> dict[str, Any]:
+    """BLSTM on LLD frames (:mod:`emorepro.baselines.blstm`); resumes from ``checkpoint``."""
+    from emorepro.baselines.blstm import blstm_on_partition
+    from emorepro.training.runtime import pick_device, set_threads
+
+    set_threads(int(execution.get("torch_threads", 1)))
+    device = pick_device(execution.get("device", "auto"))
+    table = pd.read_parquet(frames)
+    folds = pd.read_csv(sheet, dtype={"item_id": str, "subject": str})
+    log.info("BLSTM %s/%s %s loss=%s on %s", corpus, protocol, feature_set, loss, device)
+    preds, result = blstm_on_partition(
+        table,
+        folds,
+        loss=loss,
+        epochs=int(model["epochs"]),
+        lr=float(model["lr"]),
+        batch_size=int(model["batch_size"]),
+        seq_len=int(model["seq_len"]),
+        hidden=int(model["hidden"]),
+        layers=int(model["layers"]),
+        seed=int(source["seed"]),
+        device=device,
+        checkpoint=checkpoint,
+    )
+    result = {
+        **_result_header(
+            experiment=f"blstm_{loss}_{feature_set}",
+            corpus=corpus,
+            protocol=protocol,
+            source=source,
+            sheet_meta=sheet_meta,
+            rule="blstm_continuous",
+        ),
+        **result,
+        "params": {**result["params"], "feature_set": feature_set, "loss": loss},
+        "device": str(device),
+    }
+    write_parquet(out_predictions, preds)
+    write_json(out_metrics, result)
+    Path(checkpoint).unlink(missing_ok=True)
+    log.info("%s/%s: %s", corpus, protocol, result["metrics"])
+    return result
+
+
+def _npz_cached(path: Path, compute: Callable[[], dict[str, np.ndarray]]) -> dict[str, np.ndarray]:
+    if path.exists():
+        with np.load(path) as data:
+            return {k: data[k] for k in data.files}
+    arrays = compute()
+    _atomic(path, lambda p: np.savez_compressed(p.open("wb"), **arrays))
+    return arrays
+
+
+def _npz_manifest(
+    label: str,
+    root: Path | str,
+    index_csv: Path | str,
+    out: Path | str,
+    *,
+    cache: Path,
+    cache_dir: Path | str,
+    path_column: str,
+    compute: Callable[[Path], dict[str, np.ndarray]],
+    describe: Callable[[dict[str, np.ndarray]], dict[str, Any]],
+) -> pd.DataFrame:
+    """Compute (or reuse) one ``.npz`` per item under ``cache`` and write the manifest:
+    ``item_id``, the file relative to ``cache_dir``, and ``describe(arrays)``."""
+    index = read_index(index_csv)
+    rows = []
+    for i, row in enumerate(index.to_dict(orient="records"), 1):
+        path = Path(root) / row[path_column]
+        target = cache / f"{row['item_id']}.npz"
+        arrays = _npz_cached(target, lambda path=path: compute(path))
+        rel = target.relative_to(Path(cache_dir)).as_posix()
+        rows.append({"item_id": row["item_id"], "file": rel, **describe(arrays)})
+        if i % 25 == 0 or i == len(index):
+            log.info("%s: %d/%d items", label, i, len(index))
+    frame = pd.DataFrame(rows)
+    write_parquet(out, frame)
+    return frame
+
+
+def logmel_step(
+    corpus: str,
+    root: Path | str,
+    index_csv: Path | str,
+    out: Path | str,
+    *,
+    length: int,
+    cache_dir: Path | str,
+) -> pd.DataFrame:
+    """Zhang et al. log-Mel segments (64 x ``length`` x 3) of every item, cached per item.
+
+    The output table is a manifest: one row per item with its segment count and the cached
+    ``.npz`` (array ``segments``, float16 ``(n_seg, 64, length, 3)``; ``bounds_s`` start/end
+    time of each segment) relative to ``cache_dir``.
+    """
+    from emorepro.features import logmel as LM
+    from emorepro.features.opensmile_features import cache_key
+    from emorepro.synth.media import read_audio
+
+    shift = LM.default_shift(length)
+    key = cache_key("logmel", length=length, shift=shift, n_mels=64, fmin=20, fmax=8000)
+
+    def compute(path: Path) -> dict[str, np.ndarray]:
+        signal, sr = read_audio(path)
+        seg = LM.utterance_segments(signal, sr, length=length, shift=shift, source=str(path))
+        bounds = LM.segment_bounds_s(len(seg), sr, length=length, shift=shift)
+        return {"segments": seg.astype(np.float16), "bounds_s": bounds}
+
+    frame = _npz_manifest(
+        f"log-Mel 64x{length} {corpus}",
+        root,
+        index_csv,
+        out,
+        cache=Path(cache_dir) / key / corpus,
+        cache_dir=cache_dir,
+        path_column="audio_path",
+        compute=compute,
+        describe=lambda a: {"n_segments": len(a["segments"])},
+    )
+    log.info("%s: %d segments of 64x%dx3", corpus, frame["n_segments"].sum(), length)
+    return frame
+
+
+def face_crops_step(
+    corpus: str,
+    root: Path | str,
+    index_csv: Path | str,
+    out: Path | str,
+    *,
+    kind: str,
+    cache_dir: Path | str,
+) -> pd.DataFrame:
+    """Face crops of every item's video (``zhang``: eye-normalised 150x110; ``tzirakis``:
+    96x96), cached per item as ``.npz`` (``crops`` uint8 (n_frames, h, w, 3)); the output
+    is a manifest with the per-item detection statistics."""
+    from emorepro.features.faces import video_face_crops
+    from emorepro.features.opensmile_features import cache_key
+
+    def compute(path: Path) -> dict[str, np.ndarray]:
+        crops, found = video_face_crops(path, kind=kind)
+        return {"crops": crops, "stats": np.asarray(json.dumps(found))}
+
+    def describe(arrays: dict[str, np.ndarray]) -> dict[str, Any]:
+        found = json.loads(str(arrays["stats"]))
+        return {"n_frames": len(arrays["crops"]), **{k: found[k] for k in sorted(found)}}
+
+    return _npz_manifest(
+        f"faces ({kind}) {corpus}",
+        root,
+        index_csv,
+        out,
+        cache=Path(cache_dir) / cache_key("faces", kind=kind, detector="haar") / corpus,
+        cache_dir=cache_dir,
+        path_column="video_path",
+        compute=compute,
+        describe=describe,
+    )
+
+
+def landmark_model_step(out: Path | str, *, seed: int) -> Path:
+    """Train the landmark detector on synthetic faces (used when no model file is configured)."""
+    from emorepro.features.landmarks import train_synthetic_model
+
+    log.info("training a dlib shape predictor on rendered faces (seed %d)", seed)
+    out = Path(out)
+    tmp = out.with_name(f".tmp-{out.name}")
+    train_synthetic_model(tmp, seed=seed)
+    # sidecar first: a model file is never present without its reference points
+    os.replace(tmp.with_name(tmp.name + ".json"), out.with_name(out.name + ".json"))
+    os.replace(tmp, out)
+    return out
+
+
+def video_descriptors_step(
+    corpus: str,
+    root: Path | str,
+    index_csv: Path | str,
+    out: Path | str,
+    *,
+    landmark_model: Path | str,
+    window_s: float,
+    cache_dir: Path | str,
+) -> pd.DataFrame:
+    """AVEC-style video descriptors of every recording at the 40 ms label rate, joined with
+    the gold standard: windowed geometric functionals and raw LBP-TOP histograms (their PCA
+    is fitted per protocol on training recordings by :func:`video_windowed_step`)."""
+    from emorepro.features.landmarks import LandmarkModel
+    from emorepro.features.opensmile_features import cache_key
+    from emorepro.features.video_descriptors import video_descriptors
+
+    model = LandmarkModel.load(landmark_model)
+    digest = _file_digest(Path(landmark_model))
+    cache = Path(cache_dir) / cache_key("video", model=digest, window_s=window_s) / corpus
+    adapter = get_adapter(corpus)
+    index = read_index(index_csv)
+    parts = []
+    for i, row in enumerate(index.to_dict(orient="records"), 1):
+        path = Path(root) / row["video_path"]
+        labels = adapter.read_labels(Path(root), row)
+
+        def compute(path: Path = path, n: int = len(labels)) -> pd.DataFrame:
+            frame = video_descriptors(path, landmark_model=model, n_label_frames=n,
+                                      window_s=window_s)  # fmt: skip
+            return frame.reset_index(drop=True)
+
+        feats = _cached(cache / f"{row['item_id']}.parquet", compute)
+        n = min(len(feats), len(labels))
+        part = feats.iloc[:n].reset_index(drop=True)
+        part.insert(0, "time_s", labels["time_s"].to_numpy()[:n])
+        part.insert(0, "item_id", row["item_id"])
+        part["arousal"] = labels["arousal"].to_numpy()[:n]
+        part["valence"] = labels["valence"].to_numpy()[:n]
+        parts.append(part)
+        log.info("video descriptors %s: %d/%d recordings (%s)", corpus, i, len(index), path.name)
+    frame = pd.concat(parts, ignore_index=True)
+    write_parquet(out, frame)
+    return frame
+
+
+def _file_digest(path: Path) -> str:
+    import hashlib
+
+    return hashlib.sha256(path.read_bytes()).hexdigest()[:16]
+
+
+def video_windowed_step(
+    descriptors: Path | str,
+    sheet: Path | str,
+    out: Path | str,
+    *,
+    kind: str,
+    pca_dim: int,
+    window_s: float,
+) -> pd.DataFrame:
+    """The SVR input of one video descriptor: ``geometric`` (windowed mean/std of the
+    landmark features) or ``appearance`` (PCA of the LBP-TOP histograms fitted on the
+    protocol's training recordings only, then windowed mean/std)."""
+    from emorepro.features.video_descriptors import appearance_functionals, fit_pca
+
+    table = pd.read_parquet(descriptors)
+    keys = ["item_id", "time_s"]
+    gold = ["arousal", "valence"]
+    if kind == "geometric":
+        cols = [c for c in table.columns if c.startswith(("geo_mean_", "geo_std_"))]
+        frame = table[keys + cols + gold]
+    elif kind == "appearance":
+        folds = pd.read_csv(sheet, dtype={"item_id": str, "subject": str})
+        train = set(folds.loc[folds["role"] == "train", "item_id"])
+        raw = table.filter(regex=r"^app_raw_")
+        pca = fit_pca(raw[table["item_id"].isin(train)].to_numpy(np.float64), pca_dim)
+        log.info("appearance PCA: %d -> %d dims on %d training frames", raw.shape[1],
+                 pca_dim, int(table["item_id"].isin(train).sum()))  # fmt: skip
+        parts = []
+        for _, rec in table.groupby("item_id", sort=False):
+            app = appearance_functionals(rec.reset_index(drop=True), pca, window_s=window_s)
+            parts.append(pd.concat([rec[keys].reset_index(drop=True), app,
+                                    rec[gold].reset_index(drop=True)], axis=1))  # fmt: skip
+        frame = pd.concat(parts, ignore_index=True)
+    else:
+        raise ConfigError(f"video descriptor kind {kind!r}: use geometric or appearance")
+    write_parquet(out, frame)
+    return frame

@@ -23,6 +23,9 @@ import yaml
 from emorepro.cards import iter_cells
 
 DEFAULT_TOLERANCE = 0.01
+#: Wider tolerances for results whose numbers come from float32 training (BLAS and CPU
+#: instruction sets may differ between machines; same machine and seed -> identical).
+TOLERANCES = {"/blstm_": 0.03}
 
 
 @dataclass(frozen=True)
@@ -107,12 +110,17 @@ def check(
 def snapshot(
     results_root: Path | str, *, scale: str, seed: int, tolerance: float = DEFAULT_TOLERANCE
 ) -> dict[str, Any]:
-    """Expectations from a finished run (for ``emorepro regress --update``)."""
+    """Expectations from a finished run (for ``emorepro regress --update``); tolerance
+    ``tolerance`` except where :data:`TOLERANCES` names a wider one."""
+
+    def tol(result: str) -> float:
+        return max([tolerance, *(t for key, t in TOLERANCES.items() if key in result)])
+
     return {
         "scale": scale,
         "seed": seed,
         "cells": [
-            {"result": r, "metric": m, "expected": round(v, 6), "tolerance": tolerance}
+            {"result": r, "metric": m, "expected": round(v, 6), "tolerance": tol(r)}
             for (r, m), v in sorted(collect(results_root).items())
         ],
     }

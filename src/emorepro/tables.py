@@ -110,6 +110,7 @@ def compare_table(
     results_root = Path(results_root)
     table = next(t for t in card["tables"] if t["id"] == table_id)
     compare_to = {r["id"]: r.get("compare_to") for r in table["rows"]}
+    headers = {c["id"]: _header(c) for c in table["columns"]}
     printed_extra = {
         r["id"]: " ".join(v for v in r.get("printed", {}).values()) for r in table["rows"]
     }
@@ -130,12 +131,22 @@ def compare_table(
             value = float(raw) * _scale(cell.unit)
             n = sample_size(results_root / cell.result, cell.metric_key)
             reproduced[(cell.row, cell.column)] = (float(raw), n)
-        rows.append(_compare_row(cell, value, n, result, printed_extra[cell.row]))
+        row = _compare_row(cell, value, n, result, printed_extra[cell.row])
+        row[COLUMNS.index("column")] = headers[cell.column]
+        rows.append(row)
     frame = pd.DataFrame(rows, columns=COLUMNS)
     frame["mark (recomputed)"] = [
         _recomputed_mark(c, compare_to.get(c.row), reproduced) for c in cells
     ]
     return frame
+
+
+def _header(column: Mapping[str, Any]) -> str:
+    """The printed header, with the partition when the header does not name it."""
+    part = column.get("partition")
+    if part and part not in column["header"].lower():
+        return f"{column['header']} [{part}]"
+    return column["header"]
 
 
 def _compare_row(

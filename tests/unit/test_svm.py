@@ -102,3 +102,22 @@ def test_select_c_with_classifier_and_uar() -> None:
     )
     assert scores[best] == max(scores.values())
     assert scores[best] > scores[1e-4]
+
+
+def test_wide_linear_svr_uses_the_gram_matrix_and_matches_libsvm_linear() -> None:
+    """The precomputed-kernel path (-t 4) solves the same problem as -t 0."""
+    from libsvm.svmutil import svm_parameter, svm_predict, svm_problem, svm_train
+
+    from emorepro.baselines import svm as S
+
+    rng = np.random.default_rng(3)
+    X = rng.normal(size=(80, S.GRAM_MIN_FEATURES + 44))
+    y = X[:, :5].sum(axis=1) + 0.1 * rng.normal(size=80)
+    model = S.train_svr(X[:60], y[:60], C=0.01, epsilon=0.1)
+    assert model.gram_rows is not None
+    std = S.Standardizer().fit(X[:60])
+    ref = svm_train(
+        svm_problem(y[:60], std.transform(X[:60])), svm_parameter("-s 3 -t 0 -c 0.01 -p 0.1 -q")
+    )
+    expected, _, _ = svm_predict(np.zeros(20), std.transform(X[60:]), ref, "-q")
+    np.testing.assert_allclose(model.predict(X[60:]), expected, atol=1e-6)

@@ -153,7 +153,7 @@ def results(tmp_path: Path) -> Path:
 
 def test_compare_values_verdicts_and_tests(results: Path) -> None:
     frame = tables.compare_table(CARD, "t1", results_root=results).set_index(["row", "column"])
-    classic = frame.loc[("classic", "Arousal")]
+    classic = frame.loc[("classic", "Arousal [test]")]
     assert classic["reported"] == 0.5 and classic["reproduced"] == pytest.approx(0.52)
     assert classic["difference"] == pytest.approx(0.02)
     assert classic["verdict"] == "within tolerance"
@@ -161,18 +161,18 @@ def test_compare_values_verdicts_and_tests(results: Path) -> None:
     z = (math.atanh(0.52) - math.atanh(0.5)) / math.sqrt(2 / 497)
     assert classic["p (vs reported)"] == pytest.approx(2 * ss.norm.sf(abs(z)))
     assert frame.loc[("classic", "Arousal (dev)"), "verdict"] == "outside tolerance"
-    assert frame.loc[("later", "Arousal"), "verdict"] == "not yet reproduced (issue 4)"
-    assert np.isnan(frame.loc[("later", "Arousal"), "reproduced"])
-    assert frame.loc[("other", "Arousal"), "verdict"] == "quoted (not re-run)"
-    assert frame.loc[("other", "Arousal"), "reported (printed)"] == "-"
-    source = frame.loc[("better", "Arousal"), "corpus source"]
+    assert frame.loc[("later", "Arousal [test]"), "verdict"] == "not yet reproduced (issue 4)"
+    assert np.isnan(frame.loc[("later", "Arousal [test]"), "reproduced"])
+    assert frame.loc[("other", "Arousal [test]"), "verdict"] == "quoted (not re-run)"
+    assert frame.loc[("other", "Arousal [test]"), "reported (printed)"] == "-"
+    source = frame.loc[("better", "Arousal [test]"), "corpus source"]
     assert source.startswith("synthetic twin (scale tiny")
     # printed mark beside the mark recomputed from the two runs: .68 vs .52 with n=500 each
-    assert frame.loc[("better", "Arousal"), "mark (printed)"] == "*"
+    assert frame.loc[("better", "Arousal [test]"), "mark (printed)"] == "*"
     z = (math.atanh(0.68) - math.atanh(0.52)) / math.sqrt(2 / 497)
     expected = "*" if ss.norm.sf(z) < 0.05 else "-"
-    assert frame.loc[("better", "Arousal"), "mark (recomputed)"] == expected == "*"
-    assert frame.loc[("classic", "Arousal"), "mark (recomputed)"] == ""
+    assert frame.loc[("better", "Arousal [test]"), "mark (recomputed)"] == expected == "*"
+    assert frame.loc[("classic", "Arousal [test]"), "mark (recomputed)"] == ""
 
 
 def test_percent_tables_scale_and_use_the_proportion_test(results: Path) -> None:

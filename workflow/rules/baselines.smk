@@ -1,4 +1,5 @@
-# Classical baselines: linear SVM over LOSO/LOGSO folds, epsilon-SVR on the AVEC partition.
+# Classical baselines: linear SVM over LOSO/LOGSO folds; epsilon-SVR and BLSTM on the fixed
+# partitions of RECOLA (AVEC 2016 9/9/9, 46-subject 16/15/15).
 
 
 rule svm_categorical:
@@ -27,7 +28,7 @@ rule svm_categorical:
 rule svr_continuous:
     """Linear epsilon-SVR (libsvm) per target, C chosen on dev by CCC, scored on dev and test."""
     input:
-        frames=f"{R}/features/{{corpus}}/{{feature_set}}_windowed.parquet",
+        frames=svr_frames,
         sheet=f"{R}/folds/{{corpus}}/{{protocol}}.csv",
         sheet_meta=f"{R}/folds/{{corpus}}/{{protocol}}.json",
     output:
@@ -47,3 +48,30 @@ rule svr_continuous:
         source=corpus_source,
     script:
         "../scripts/svr_continuous.py"
+
+
+rule blstm_continuous:
+    """BLSTM on LLDs at the label rate, trained with MSE or the CCC loss; model selected on
+    dev CCC; checkpointed every epoch (an interrupted job resumes)."""
+    input:
+        frames=f"{R}/features/{{corpus}}/{{audio_set}}_lld.parquet",
+        sheet=f"{R}/folds/{{corpus}}/{{protocol}}.csv",
+        sheet_meta=f"{R}/folds/{{corpus}}/{{protocol}}.json",
+    output:
+        predictions=f"{R}/experiments/baselines/blstm_{{loss}}_{{audio_set}}/{{corpus}}/{{protocol}}/predictions.parquet",
+        metrics=f"{R}/experiments/baselines/blstm_{{loss}}_{{audio_set}}/{{corpus}}/{{protocol}}/metrics.json",
+    log:
+        f"{R}/logs/blstm_continuous/{{loss}}_{{audio_set}}/{{corpus}}/{{protocol}}.log",
+    benchmark:
+        f"{R}/benchmarks/blstm_continuous/{{loss}}_{{audio_set}}/{{corpus}}/{{protocol}}.tsv"
+    conda:
+        ENV
+    resources:
+        gpu=gpu_request,
+    params:
+        model=blstm_params,
+        execution=CFG["execution"],
+        checkpoint=f"{R}/checkpoints/blstm_{{loss}}_{{audio_set}}/{{corpus}}/{{protocol}}.pt",
+        source=corpus_source,
+    script:
+        "../scripts/blstm_continuous.py"

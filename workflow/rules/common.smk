@@ -1,6 +1,7 @@
 # Shared helpers: validated config, paths, named input functions (no lambdas in rules).
 from pathlib import Path
 
+from emorepro.cards import card_paths, iter_cells, load_card
 from emorepro.config import validate_config
 from emorepro.errors import ConfigError
 from emorepro.protocols import protocols_for
@@ -10,6 +11,18 @@ R = CFG["results"]
 ENV = "../../envs/emorepro.yaml"
 CORPORA = list(CFG["corpora"])
 SVM_CORPORA = CFG["baselines"]["svm"]["corpora"]
+AUDIO_SETS = ("eGeMAPSv02", "ComParE_2016")
+VIDEO_SETS = ("geometric", "appearance")
+# Paper cards: a relative folder is resolved against the repository (the Snakefile's folder).
+CARDS_DIR = Path(CFG["cards"])
+if not CARDS_DIR.is_absolute():
+    CARDS_DIR = Path(workflow.basedir) / CARDS_DIR
+CARD_FILES = {p.stem: str(p) for p in card_paths(CARDS_DIR)}
+if not CARD_FILES:
+    raise ConfigError(
+        f"cards: no paper cards (*.yaml) in {CARDS_DIR}; point 'cards' at them"
+    )
+CARDS = {name: load_card(path) for name, path in CARD_FILES.items()}
 
 for _name, _c in CFG["corpora"].items():
     if _c["source"] == "real" and not Path(_c["path"]).is_dir():
@@ -22,6 +35,14 @@ for _name, _c in CFG["corpora"].items():
 wildcard_constraints:
     corpus="|".join(CORPORA),
     protocol="[a-z0-9]+",
+    feature_set="|".join(AUDIO_SETS + VIDEO_SETS),
+    audio_set="|".join(AUDIO_SETS),
+    loss="mse|ccc",
+    family="[A-Za-z0-9_.+-]+",
+    name="[A-Za-z0-9_.+-]+",
+    grid="[a-z0-9]+",
+    card="[a-z0-9_]+",
+    rdir="experiments/[^ ]+",
 
 
 def corpus_cfg(corpus):
@@ -53,30 +74,150 @@ def fold_sheets():
     return [f"{R}/folds/{c}/{p}.csv" for c in CORPORA for p in protocols_for(c)]
 
 
-def svm_protocol(corpus):
-    """The evaluation protocol of a categorical corpus (single source: emorepro.protocols)."""
+def protocol_of(corpus):
+    """The evaluation protocol of a corpus (single source: emorepro.protocols)."""
     return protocols_for(corpus)[0]
 
 
-def experiment_results():
+def _base_results():
+    """Result folders (relative to R) of the classical experiments the config asks for."""
+    b = CFG["baselines"]
     out = [
-        f"{R}/experiments/baselines/svm_{CFG['baselines']['svm']['feature_set']}/{c}/{svm_protocol(c)}/metrics.json"
+        f"experiments/baselines/svm_{b['svm']['feature_set']}/{c}/{protocol_of(c)}"
         for c in SVM_CORPORA
     ]
-    if "recola_avec2016" in CORPORA:
-        out.append(
-            f"{R}/experiments/baselines/svr_{CFG['baselines']['svr']['feature_set']}/recola_avec2016/avec2016/metrics.json"
-        )
+    for c in b["svr"]["corpora"]:
+        for fs in b["svr"]["feature_sets"]:
+            if fs in VIDEO_SETS and c != "recola_avec2016":
+                continue  # AVEC-style video descriptors are defined for the AVEC package
+            out.append(f"experiments/baselines/svr_{fs}/{c}/{protocol_of(c)}")
+    if "blstm" in b:
+        for c in b["blstm"]["corpora"]:
+            for fs in b["blstm"]["feature_sets"]:
+                for loss in b["blstm"]["losses"]:
+                    out.append(
+                        f"experiments/baselines/blstm_{loss}_{fs}/{c}/{protocol_of(c)}"
+                    )
+    return out
+
+
+def _configured_results():
+    """Base results plus the post-processed variants that some card row needs."""
+    base = _base_results()
+    extra = set()
+    for card in CARDS.values():
+        for cell in iter_cells(card, results=""):
+            if cell.status != "dag" or not cell.result:
+                continue
+            parent, leaf = cell.result.rsplit("/", 1)
+            if leaf.startswith("pp-") and parent in base:
+                extra.add(cell.result)
+    return [*base, *sorted(extra)]
+
+
+RESULTS = _configured_results()
+
+
+def experiment_results():
+    return [f"{R}/{d}/metrics.json" for d in RESULTS]
+
+
+def is_categorical(rdir):
+    """experiments/<family>/<name>/...: the SVM experiments are the categorical ones."""
+    return Path(rdir).parts[2].startswith("svm_")
+
+
+def tables_root(wildcards, output):
+    """The results root, derived from the output folder results/tables/<card>."""
+    return str(Path(output.tables).parent.parent)
+
+
+def index_root(wildcards, output):
+    """The results root, derived from results/index.md."""
+    return str(Path(output.md).parent)
+
+
+def figures():
+    return [
+        f"{R}/figures/{d}/{'confusion' if is_categorical(d) else 'trace'}.png"
+        for d in RESULTS
+    ]
+
+
+def card_results(wildcards):
+    """metrics.json and predictions of every configured result a card's rows use."""
+    card = CARDS[wildcards.card]
+    used = {
+        c.result for c in iter_cells(card, results="") if c.status == "dag" and c.result
+    }
+    dirs = [d for d in RESULTS if d in used]
+    return [
+        f"{R}/{d}/{f}" for d in dirs for f in ("metrics.json", "predictions.parquet")
+    ]
+
+
+def card_file(wildcards):
+    return CARD_FILES[wildcards.card]
+
+
+def table_dirs():
+    return [f"{R}/tables/{name}" for name in CARD_FILES]
+
+
+def feature_targets():
+    """Features that no experiment consumes yet (inputs of the deep models of later issues)."""
+    f = CFG["features"]
+    out = [
+        f"{R}/features/{c}/logmel_64x{n}.parquet"
+        for c in f["logmel"]["corpora"]
+        for n in f["logmel"]["lengths"]
+    ]
+    out += [
+        f"{R}/features/{c}/faces_{k}.parquet"
+        for c in f["faces"]["corpora"]
+        for k in f["faces"]["kinds"]
+    ]
     return out
 
 
 def all_targets(wildcards):
     return [
         *fold_sheets(),
+        *feature_targets(),
         *experiment_results(),
+        *figures(),
+        *table_dirs(),
+        f"{R}/index.md",
         f"{R}/mlflow.done",
         f"{R}/tables/baselines.md",
     ]
+
+
+def svr_frames(wildcards):
+    """Frame table of an SVR: windowed openSMILE functionals, or AVEC-style video
+    descriptors (appearance PCA fitted on the protocol's training recordings)."""
+    if wildcards.feature_set in VIDEO_SETS:
+        return (
+            f"{R}/features/{wildcards.corpus}/{wildcards.protocol}/"
+            f"video_{wildcards.feature_set}_windowed.parquet"
+        )
+    return f"{R}/features/{wildcards.corpus}/{wildcards.feature_set}_windowed.parquet"
+
+
+def landmark_model_file(wildcards):
+    """The configured landmark model (e.g. dlib's 68-point file), else the synthetic one."""
+    path = CFG["features"]["video"]["landmark_model"]
+    return path if path else f"{R}/models/landmarks/synthetic_shape_predictor.dat"
+
+
+def blstm_params(wildcards):
+    """Scientific parameters of the BLSTM (the loss comes from the wildcard)."""
+    keys = ("hidden", "layers", "epochs", "lr", "batch_size", "seq_len")
+    return {k: CFG["baselines"]["blstm"][k] for k in keys}
+
+
+def gpu_request(wildcards):
+    return 1 if CFG["execution"]["device"] == "cuda" else 0
 
 
 def scale_param(wildcards):

@@ -27,11 +27,11 @@ rule windowed_functionals:
         root=corpus_root,
         index=f"{R}/index/{{corpus}}.csv",
     output:
-        frames=f"{R}/features/{{corpus}}/{{feature_set}}_windowed.parquet",
+        frames=f"{R}/features/{{corpus}}/{{audio_set}}_windowed.parquet",
     log:
-        f"{R}/logs/windowed_functionals/{{corpus}}/{{feature_set}}.log",
+        f"{R}/logs/windowed_functionals/{{corpus}}/{{audio_set}}.log",
     benchmark:
-        f"{R}/benchmarks/windowed_functionals/{{corpus}}/{{feature_set}}.tsv"
+        f"{R}/benchmarks/windowed_functionals/{{corpus}}/{{audio_set}}.tsv"
     conda:
         ENV
     params:
@@ -40,3 +40,148 @@ rule windowed_functionals:
         cache=f"{R}/cache/features",
     script:
         "../scripts/windowed_functionals.py"
+
+
+rule gold_standard:
+    """The gold standard of a continuous corpus, one row per (recording, 40 ms frame)."""
+    input:
+        root=corpus_root,
+        index=f"{R}/index/{{corpus}}.csv",
+    output:
+        labels=f"{R}/labels/{{corpus}}.parquet",
+    log:
+        f"{R}/logs/gold_standard/{{corpus}}.log",
+    benchmark:
+        f"{R}/benchmarks/gold_standard/{{corpus}}.tsv"
+    conda:
+        ENV
+    script:
+        "../scripts/gold_standard.py"
+
+
+rule lld_frames:
+    """openSMILE low-level descriptors averaged into the 40 ms label frames, joined with the
+    gold standard (input of the BLSTM baseline)."""
+    input:
+        root=corpus_root,
+        index=f"{R}/index/{{corpus}}.csv",
+    output:
+        frames=f"{R}/features/{{corpus}}/{{audio_set}}_lld.parquet",
+    log:
+        f"{R}/logs/lld_frames/{{corpus}}/{{audio_set}}.log",
+    benchmark:
+        f"{R}/benchmarks/lld_frames/{{corpus}}/{{audio_set}}.tsv"
+    conda:
+        ENV
+    params:
+        cache=f"{R}/cache/features",
+    script:
+        "../scripts/lld_frames.py"
+
+
+rule logmel_segments:
+    """Zhang et al. log-Mel segments (64 bands, 25 ms Hamming, 10 ms hop; static + delta +
+    delta-delta) of 64 or 15 frames, cached per item; the output is the manifest."""
+    input:
+        root=corpus_root,
+        index=f"{R}/index/{{corpus}}.csv",
+    output:
+        manifest=f"{R}/features/{{corpus}}/logmel_64x{{length}}.parquet",
+    log:
+        f"{R}/logs/logmel_segments/{{corpus}}/64x{{length}}.log",
+    benchmark:
+        f"{R}/benchmarks/logmel_segments/{{corpus}}/64x{{length}}.tsv"
+    wildcard_constraints:
+        length="64|15",
+    conda:
+        ENV
+    params:
+        cache=f"{R}/cache/features",
+    script:
+        "../scripts/logmel_segments.py"
+
+
+rule face_crops:
+    """Face detection (Viola-Jones) and crops: eye-normalised 150x110 (zhang) or 96x96
+    (tzirakis), cached per video; the output is the manifest with detection statistics.
+    """
+    input:
+        root=corpus_root,
+        index=f"{R}/index/{{corpus}}.csv",
+    output:
+        manifest=f"{R}/features/{{corpus}}/faces_{{kind}}.parquet",
+    log:
+        f"{R}/logs/face_crops/{{corpus}}/{{kind}}.log",
+    benchmark:
+        f"{R}/benchmarks/face_crops/{{corpus}}/{{kind}}.tsv"
+    wildcard_constraints:
+        kind="zhang|tzirakis",
+    conda:
+        ENV
+    params:
+        cache=f"{R}/cache/features",
+    script:
+        "../scripts/face_crops.py"
+
+
+rule landmark_model:
+    """Train a dlib shape predictor on rendered synthetic faces (used when the config names
+    no landmark model file, e.g. the 68-point iBUG model)."""
+    output:
+        model=f"{R}/models/landmarks/synthetic_shape_predictor.dat",
+        sidecar=f"{R}/models/landmarks/synthetic_shape_predictor.dat.json",
+    log:
+        f"{R}/logs/landmark_model.log",
+    benchmark:
+        f"{R}/benchmarks/landmark_model.tsv"
+    conda:
+        ENV
+    params:
+        seed=CFG["seed"],
+    script:
+        "../scripts/landmark_model.py"
+
+
+rule video_descriptors:
+    """AVEC-style video descriptors per 40 ms label frame: landmark geometry (Procrustes-
+    aligned, windowed mean/std) and raw LBP-TOP histograms; cached per recording."""
+    input:
+        root=corpus_root,
+        index=f"{R}/index/{{corpus}}.csv",
+        model=landmark_model_file,
+    output:
+        descriptors=f"{R}/features/{{corpus}}/video_descriptors.parquet",
+    log:
+        f"{R}/logs/video_descriptors/{{corpus}}.log",
+    benchmark:
+        f"{R}/benchmarks/video_descriptors/{{corpus}}.tsv"
+    conda:
+        ENV
+    params:
+        window_s=CFG["features"]["video"]["window_s"],
+        cache=f"{R}/cache/features",
+    script:
+        "../scripts/video_descriptors.py"
+
+
+rule video_windowed:
+    """SVR input of one video descriptor on one protocol (appearance PCA fitted on the
+    protocol's training recordings only)."""
+    input:
+        descriptors=f"{R}/features/{{corpus}}/video_descriptors.parquet",
+        sheet=f"{R}/folds/{{corpus}}/{{protocol}}.csv",
+    output:
+        frames=f"{R}/features/{{corpus}}/{{protocol}}/video_{{video_set}}_windowed.parquet",
+    log:
+        f"{R}/logs/video_windowed/{{corpus}}/{{protocol}}/{{video_set}}.log",
+    benchmark:
+        f"{R}/benchmarks/video_windowed/{{corpus}}/{{protocol}}/{{video_set}}.tsv"
+    wildcard_constraints:
+        video_set="geometric|appearance",
+    conda:
+        ENV
+    params:
+        pca_dim=CFG["features"]["video"]["pca_dim"],
+        window_s=CFG["features"]["video"]["window_s"],
+    script:
+        "../scripts/video_windowed.py"

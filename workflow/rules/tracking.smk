@@ -2,9 +2,11 @@
 
 
 rule mlflow_mirror:
-    """Mirror every metrics.json into MLflow (one experiment per paper, parent/child runs)."""
+    """Mirror every result into MLflow: one experiment per paper card, a parent run per
+    result, a child run per fold, the result files as artifacts."""
     input:
         results=experiment_results(),
+        cards=list(CARD_FILES.values()),
     output:
         done=f"{R}/mlflow.done",
     log:
@@ -15,5 +17,6 @@ rule mlflow_mirror:
         ENV
     params:
         tracking_uri=CFG["mlflow"]["tracking_uri"],
+        artifact_root=f"{R}/mlartifacts",
     script:
         "../scripts/mlflow_mirror.py"

@@ -1,11 +1,13 @@
-"""Adapter: rule mlflow_mirror -> emorepro.pipeline.mirror_step."""
+"""Adapter: rule mlflow_mirror -> emorepro.reporting.mirror_step."""
 
-from emorepro.pipeline import mirror_step
+from emorepro.reporting import mirror_step
 from emorepro.runlog import job_log
 
 with job_log(snakemake.log[0]):
     mirror_step(
         list(snakemake.input.results),
+        card_paths=list(snakemake.input.cards),
         tracking_uri=snakemake.params.tracking_uri,
+        artifact_root=snakemake.params.artifact_root,
         done=snakemake.output.done,
     )

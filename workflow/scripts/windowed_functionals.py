@@ -9,7 +9,7 @@ with job_log(snakemake.log[0]):
         snakemake.input.root,
         snakemake.input.index,
         snakemake.output.frames,
-        feature_set=snakemake.wildcards.feature_set,
+        feature_set=snakemake.wildcards.audio_set,
         window_s=snakemake.params.window_s,
         hop_s=snakemake.params.hop_s,
         cache_dir=snakemake.params.cache,

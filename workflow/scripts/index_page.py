@@ -1,0 +1,13 @@
+"""Adapter: rule index_page -> emorepro.reporting.index_page_step."""
+
+from emorepro.reporting import index_page_step
+from emorepro.runlog import job_log
+
+with job_log(snakemake.log[0]):
+    index_page_step(
+        list(snakemake.input.cards),
+        table_dirs=list(snakemake.input.tables),
+        figures=list(snakemake.input.figures),
+        results_root=snakemake.params.results_root,
+        out_md=snakemake.output.md,
+    )

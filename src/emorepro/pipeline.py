@@ -144,6 +144,50 @@ def functionals_step(
     return frame
 
 
+def _label_rate_table(
+    label: str,
+    corpus: str,
+    root: Path | str,
+    index_csv: Path | str,
+    out: Path | str,
+    *,
+    cache: Path,
+    path_column: str,
+    compute: Callable[[Path, pd.DataFrame], pd.DataFrame],
+) -> pd.DataFrame:
+    """Per-recording features at the 40 ms label rate, joined with the gold standard.
+
+    ``compute(path, labels)`` returns one row per label frame (cached per recording under
+    ``cache``); rows beyond the shorter of features and labels are dropped, with a warning
+    when they differ by more than 2 frames. Output columns: ``item_id, time_s, <features>,
+    arousal, valence``.
+    """
+    adapter = get_adapter(corpus)
+    index = read_index(index_csv)
+    parts = []
+    for i, row in enumerate(index.to_dict(orient="records"), 1):
+        path = Path(root) / row[path_column]
+        labels = adapter.read_labels(Path(root), row)
+        feats = _cached(
+            cache / f"{row['item_id']}.parquet",
+            lambda path=path, labels=labels: compute(path, labels).reset_index(drop=True),
+        )
+        n = min(len(feats), len(labels))
+        if abs(len(feats) - len(labels)) > 2:
+            log.warning("%s: %d feature frames vs %d label frames; using the first %d",
+                        row["item_id"], len(feats), len(labels), n)  # fmt: skip
+        part = feats.iloc[:n].reset_index(drop=True)
+        part.insert(0, "time_s", labels["time_s"].to_numpy()[:n])
+        part.insert(0, "item_id", row["item_id"])
+        part["arousal"] = labels["arousal"].to_numpy()[:n]
+        part["valence"] = labels["valence"].to_numpy()[:n]
+        parts.append(part)
+        log.info("%s %s: %d/%d recordings", label, corpus, i, len(index))
+    frame = pd.concat(parts, ignore_index=True)
+    write_parquet(out, frame)
+    return frame
+
+
 def windowed_step(
     corpus: str,
     root: Path | str,
@@ -159,50 +203,23 @@ def windowed_step(
     from emorepro.features.opensmile_features import cache_key, windowed_functionals
     from emorepro.synth.media import read_audio
 
-    adapter = get_adapter(corpus)
-    index = read_index(index_csv)
-    cache = (
-        Path(cache_dir)
-        / cache_key(feature_set, level="windowed", window_s=window_s, hop_s=hop_s)
-        / corpus
+    def compute(path: Path, labels: pd.DataFrame) -> pd.DataFrame:
+        signal, sr = read_audio(path)
+        return windowed_functionals(
+            signal, sr, feature_set=feature_set, window_s=window_s, hop_s=hop_s, source=str(path)
+        )
+
+    key = cache_key(feature_set, level="windowed", window_s=window_s, hop_s=hop_s)
+    return _label_rate_table(
+        f"windowed {feature_set} functionals",
+        corpus,
+        root,
+        index_csv,
+        out,
+        cache=Path(cache_dir) / key / corpus,
+        path_column="audio_path",
+        compute=compute,
     )
-    parts = []
-    for i, row in enumerate(index.to_dict(orient="records"), 1):
-        path = Path(root) / row["audio_path"]
-
-        def compute(path: Path = path) -> pd.DataFrame:
-            signal, sr = read_audio(path)
-            feats = windowed_functionals(
-                signal,
-                sr,
-                feature_set=feature_set,
-                window_s=window_s,
-                hop_s=hop_s,
-                source=str(path),
-            )
-            return feats.reset_index(drop=True)
-
-        feats = _cached(cache / f"{row['item_id']}.parquet", compute)
-        labels = adapter.read_labels(Path(root), row)
-        n = min(len(feats), len(labels))
-        if abs(len(feats) - len(labels)) > 2:
-            log.warning(
-                "%s: %d feature frames vs %d label frames; using the first %d",
-                row["item_id"],
-                len(feats),
-                len(labels),
-                n,
-            )
-        part = feats.iloc[:n].reset_index(drop=True)
-        part.insert(0, "time_s", labels["time_s"].to_numpy()[:n])
-        part.insert(0, "item_id", row["item_id"])
-        part["arousal"] = labels["arousal"].to_numpy()[:n]
-        part["valence"] = labels["valence"].to_numpy()[:n]
-        parts.append(part)
-        log.info("windowed functionals %s: %d/%d recordings", corpus, i, len(index))
-    frame = pd.concat(parts, ignore_index=True)
-    write_parquet(out, frame)
-    return frame
 
 
 def _result_header(
@@ -441,38 +458,28 @@ def lld_step(
     from emorepro.features.opensmile_features import cache_key, lld_at_label_rate, llds
     from emorepro.synth.media import read_audio
 
-    adapter = get_adapter(corpus)
-    index = read_index(index_csv)
-    cache = Path(cache_dir) / cache_key(feature_set, level="lld_label_rate") / corpus
-    parts = []
-    for i, row in enumerate(index.to_dict(orient="records"), 1):
-        path = Path(root) / row["audio_path"]
-        labels = adapter.read_labels(Path(root), row)
+    def compute(path: Path, labels: pd.DataFrame) -> pd.DataFrame:
         times = labels["time_s"].to_numpy()
+        signal, sr = read_audio(path)
+        frame = llds(signal, sr, feature_set=feature_set, source=str(path))
+        n = int(np.searchsorted(times, frame.index.to_numpy()[-1] + 0.1, side="right"))
+        if n < len(times):
+            log.warning("%s: labels run %.2f s past the audio; truncated", path,
+                        times[-1] - times[n - 1])  # fmt: skip
+        values = lld_at_label_rate(frame, times[:n])
+        return pd.DataFrame(values, columns=[str(c) for c in frame.columns])
 
-        def compute(path: Path = path, times=times) -> pd.DataFrame:
-            signal, sr = read_audio(path)
-            frame = llds(signal, sr, feature_set=feature_set, source=str(path))
-            n = int(np.searchsorted(times, frame.index.to_numpy()[-1] + 0.1, side="right"))
-            if n < len(times):
-                log.warning("%s: labels run %.2f s past the audio; truncated", path,
-                            times[-1] - times[n - 1])  # fmt: skip
-            values = lld_at_label_rate(frame, times[:n])
-            return pd.DataFrame(values, columns=[str(c) for c in frame.columns])
-
-        feats = _cached(cache / f"{row['item_id']}.parquet", compute)
-        n = len(feats)
-        part = feats.copy()
-        part.insert(0, "time_s", times[:n])
-        part.insert(0, "item_id", row["item_id"])
-        part["arousal"] = labels["arousal"].to_numpy()[:n]
-        part["valence"] = labels["valence"].to_numpy()[:n]
-        parts.append(part)
-        if i % 10 == 0 or i == len(index):
-            log.info("LLDs %s %s: %d/%d recordings", corpus, feature_set, i, len(index))
-    frame = pd.concat(parts, ignore_index=True)
-    write_parquet(out, frame)
-    return frame
+    key = cache_key(feature_set, level="lld_label_rate")
+    return _label_rate_table(
+        f"{feature_set} LLDs",
+        corpus,
+        root,
+        index_csv,
+        out,
+        cache=Path(cache_dir) / key / corpus,
+        path_column="audio_path",
+        compute=compute,
+    )
 
 
 def blstm_step(
@@ -683,32 +690,23 @@ def video_descriptors_step(
     from emorepro.features.video_descriptors import video_descriptors
 
     model = LandmarkModel.load(landmark_model)
-    digest = _file_digest(Path(landmark_model))
-    cache = Path(cache_dir) / cache_key("video", model=digest, window_s=window_s) / corpus
-    adapter = get_adapter(corpus)
-    index = read_index(index_csv)
-    parts = []
-    for i, row in enumerate(index.to_dict(orient="records"), 1):
-        path = Path(root) / row["video_path"]
-        labels = adapter.read_labels(Path(root), row)
+    key = cache_key("video", model=_file_digest(Path(landmark_model)), window_s=window_s)
 
-        def compute(path: Path = path, n: int = len(labels)) -> pd.DataFrame:
-            frame = video_descriptors(path, landmark_model=model, n_label_frames=n,
-                                      window_s=window_s)  # fmt: skip
-            return frame.reset_index(drop=True)
+    def compute(path: Path, labels: pd.DataFrame) -> pd.DataFrame:
+        return video_descriptors(
+            path, landmark_model=model, n_label_frames=len(labels), window_s=window_s
+        )
 
-        feats = _cached(cache / f"{row['item_id']}.parquet", compute)
-        n = min(len(feats), len(labels))
-        part = feats.iloc[:n].reset_index(drop=True)
-        part.insert(0, "time_s", labels["time_s"].to_numpy()[:n])
-        part.insert(0, "item_id", row["item_id"])
-        part["arousal"] = labels["arousal"].to_numpy()[:n]
-        part["valence"] = labels["valence"].to_numpy()[:n]
-        parts.append(part)
-        log.info("video descriptors %s: %d/%d recordings (%s)", corpus, i, len(index), path.name)
-    frame = pd.concat(parts, ignore_index=True)
-    write_parquet(out, frame)
-    return frame
+    return _label_rate_table(
+        "video descriptors",
+        corpus,
+        root,
+        index_csv,
+        out,
+        cache=Path(cache_dir) / key / corpus,
+        path_column="video_path",
+        compute=compute,
+    )
 
 
 def _file_digest(path: Path) -> str:

@@ -25,7 +25,7 @@ from emorepro.cards import iter_cells
 DEFAULT_TOLERANCE = 0.01
 #: Wider tolerances for results whose numbers come from float32 training (BLAS and CPU
 #: instruction sets may differ between machines; same machine and seed -> identical).
-TOLERANCES = {"/blstm_": 0.03}
+TOLERANCES = {"/blstm_": 0.03, "/tzirakis2017/": 0.05}
 
 
 @dataclass(frozen=True)

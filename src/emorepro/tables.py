@@ -69,9 +69,13 @@ def sample_size(result_dir: Path | str, metric_key: str) -> int | None:
 
 
 def _origin(result: Mapping[str, Any]) -> str:
+    """Corpus source of a result, plus the model profile when one was used."""
     if result.get("source") == "real":
-        return "real corpus"
-    return f"synthetic twin (scale {result.get('scale')}, seed {result.get('seed')})"
+        text = "real corpus"
+    else:
+        text = f"synthetic twin (scale {result.get('scale')}, seed {result.get('seed')})"
+    profile = result.get("params", {}).get("profile")
+    return f"{text}; profile {profile}" if profile else text
 
 
 def _load(results_root: Path, cell: Cell, available: set[str] | None) -> dict[str, Any] | None:

@@ -98,7 +98,39 @@ def _base_results():
                     out.append(
                         f"experiments/baselines/blstm_{loss}_{fs}/{c}/{protocol_of(c)}"
                     )
+    tz = CFG.get("models", {}).get("tzirakis2017")
+    if tz:
+        for c in tz["corpora"]:
+            for version in tz["versions"]:
+                for loss in tz["losses"].get(c, []):
+                    out.append(
+                        f"experiments/tzirakis2017/speech{version}_{loss}/{c}/{protocol_of(c)}"
+                    )
     return out
+
+
+def _profile_name():
+    """The model profile: configured, else named like the scale (full -> paper)."""
+    tz = CFG.get("models", {}).get("tzirakis2017")
+    if not tz:
+        return None
+    name = tz.get("profile") or {"full": "paper"}.get(CFG["scale"], CFG["scale"])
+    if name not in tz["profiles"]:
+        raise ConfigError(
+            f"models.tzirakis2017.profile: {name!r} is not one of the profiles "
+            f"{sorted(tz['profiles'])}; add it under models.tzirakis2017.profiles"
+        )
+    return name
+
+
+PROFILE = _profile_name()
+
+
+def speech_settings(wildcards):
+    """Scientific settings of the speech network: the profile, first-layer width per version."""
+    settings = dict(CFG["models"]["tzirakis2017"]["profiles"][PROFILE])
+    settings["n_filters_1"] = settings["n_filters_1"][wildcards.version]
+    return settings
 
 
 def _configured_results():

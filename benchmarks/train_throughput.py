@@ -27,6 +27,7 @@ import argparse
 import json
 import sys
 import time
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -56,17 +57,27 @@ class StubSpeech(nn.Module):
         return self.head(out)
 
 
-def build_model(kind: str) -> tuple[nn.Module, str]:
-    """(model taking a batch dict, input key)."""
+def build_model(kind: str, profile: str = "paper") -> tuple[nn.Module, str]:
+    """(model taking a batch dict, input key). ``profile``: the speech widths of
+    ``models.tzirakis2017.profiles.<profile>`` in benchmarks/config.yaml (version 000); the
+    visual trunk is ResNet-50 for ``paper`` and the reduced ``tiny`` trunk otherwise."""
     if kind == "stub":
         return DictInput(StubSpeech(), ("audio",)), "audio"
     try:
+        from emorepro.endtoend import build_speech_model
         from emorepro.models import tzirakis
     except ImportError as err:
         sys.exit(f"--model {kind} needs emorepro.models.tzirakis ({err}); use --model stub")
     if kind == "speech":
-        return DictInput(tzirakis.UnimodalModel(tzirakis.SpeechCNN()), ("audio",)), "audio"
-    return DictInput(tzirakis.UnimodalModel(tzirakis.VisualCNN()), ("frames",)), "frames"
+        import yaml
+
+        config = yaml.safe_load((Path(__file__).parent / "config.yaml").read_text())
+        settings = dict(config["models"]["tzirakis2017"]["profiles"][profile])
+        settings["n_filters_1"] = settings["n_filters_1"]["000"]
+        return build_speech_model("000", settings), "audio"
+    width = "resnet50" if profile == "paper" else "tiny"
+    visual = tzirakis.UnimodalModel(tzirakis.VisualCNN(width=width))
+    return DictInput(visual, ("frames",)), "frames"
 
 
 def synthetic_dataset(key: str, n_seq: int, steps: int, seed: int) -> AudioSequences:
@@ -118,6 +129,7 @@ def bare_loop(
 def main(argv: list[str] | None = None) -> dict[str, float]:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--model", choices=("speech", "visual", "stub"), required=True)
+    ap.add_argument("--profile", default="paper", help="tiny | small | paper (model widths)")
     ap.add_argument("--steps", type=int, default=150)
     ap.add_argument("--batch", type=int, default=4)
     ap.add_argument("--iters", type=int, default=5)
@@ -131,7 +143,7 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
     seed_everything(args.seed, device=device)
 
     torch.manual_seed(args.seed)
-    model, key = build_model(args.model)
+    model, key = build_model(args.model, args.profile)
     init = {k: v.clone() for k, v in model.state_dict().items()}
     ds = synthetic_dataset(key, args.batch * args.iters, args.steps, args.seed)
     n_params = sum(p.numel() for p in model.parameters())

@@ -96,7 +96,11 @@ def _encode(
                 vstream.codec_context.flags |= 0x00800000  # AV_CODEC_FLAG_BITEXACT
             elif (height, width) != (vstream.height, vstream.width):
                 raise ValueError(f"{path}: frame {i} is {width}x{height}, not like frame 0")
-            vframe = av.VideoFrame.from_ndarray(rgb, format="rgb24")
+            # colour conversion here, single-threaded: swscale's threaded slices made the
+            # encoded bytes vary between identical runs (frames identical, files not)
+            vframe = av.VideoFrame.from_ndarray(rgb, format="rgb24").reformat(
+                format="yuv420p", threads=1
+            )
             vframe.pts = i
             out.mux(vstream.encode(vframe))
         if vstream is None:

@@ -25,7 +25,7 @@ import pandas as pd
 from emorepro import metrics as M
 from emorepro.corpora import get_adapter
 from emorepro.corpora.index import read_index
-from emorepro.pipeline import _result_header, write_json, write_parquet
+from emorepro.pipeline import _result_header, read_sheet, torch_device, write_json, write_parquet
 
 log = logging.getLogger("emorepro")
 
@@ -81,13 +81,12 @@ def speech_step(
 ) -> dict[str, Any]:
     """Train and evaluate the speech network on one fixed partition (see module docstring)."""
     from emorepro.models.tzirakis import count_parameters
-    from emorepro.training.runtime import pick_device, seed_everything, set_threads
+    from emorepro.training.runtime import seed_everything
     from emorepro.training.sequences import AudioSequences
     from emorepro.training.trainer import TrainConfig, predict, train
 
-    set_threads(int(execution.get("torch_threads", 1)))
-    device = pick_device(execution.get("device", "auto"))
-    folds = pd.read_csv(sheet, dtype={"item_id": str, "subject": str})
+    device = torch_device(execution)
+    folds = read_sheet(sheet)
     index = read_index(index_csv)
     items = {r: folds.loc[folds["role"] == r, "item_id"].tolist() for r in ("train", "dev", "test")}
     steps = int(settings["steps"])

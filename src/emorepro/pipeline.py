@@ -105,6 +105,19 @@ def fold_sheet_step(
     return digest
 
 
+def read_sheet(path: Path | str) -> pd.DataFrame:
+    """A fold sheet (``fold, item_id, subject, role``) with ids kept as strings."""
+    return pd.read_csv(path, dtype={"item_id": str, "subject": str})
+
+
+def torch_device(execution: Mapping[str, Any]) -> Any:
+    """Apply the execution knobs (torch threads) and return the torch device to train on."""
+    from emorepro.training.runtime import pick_device, set_threads
+
+    set_threads(int(execution.get("torch_threads", 1)))
+    return pick_device(execution.get("device", "auto"))
+
+
 def _cached(cache: Path, compute: Callable[[], pd.DataFrame]) -> pd.DataFrame:
     if cache.exists():
         return pd.read_parquet(cache)
@@ -268,7 +281,7 @@ def svm_step(
 
     feats = pd.read_parquet(features).set_index("item_id")
     labels = read_index(index_csv).set_index("item_id")["emotion"]
-    folds = pd.read_csv(sheet, dtype={"item_id": str, "subject": str})
+    folds = read_sheet(sheet)
     preds, result = svm_over_folds(feats, folds, labels, C=C, classes=classes_for(corpus))
     result = {
         **_result_header(
@@ -308,7 +321,7 @@ def svr_step(
     from emorepro.baselines.experiments import svr_on_partition
 
     table = pd.read_parquet(frames)
-    folds = pd.read_csv(sheet, dtype={"item_id": str, "subject": str})
+    folds = read_sheet(sheet)
     preds, result = svr_on_partition(
         table, folds, C_grid=C_grid, epsilon=epsilon, train_frame_step=train_frame_step
     )
@@ -415,7 +428,7 @@ def postprocess_step(
         raise ConfigError(f"post-processing grid {grid!r} is unknown; known: {sorted(GRIDS)}")
     base = json.loads(Path(metrics).read_text())
     table = pd.read_parquet(predictions)
-    folds = pd.read_csv(sheet, dtype={"item_id": str, "subject": str})
+    folds = read_sheet(sheet)
     train_items = set(folds.loc[folds["role"] == "train", "item_id"])
     gold = pd.read_parquet(labels)
     gold = gold[gold["item_id"].astype(str).isin(train_items)]
@@ -500,12 +513,10 @@ def blstm_step(
 ) -> dict[str, Any]:
     """BLSTM on LLD frames (:mod:`emorepro.baselines.blstm`); resumes from ``checkpoint``."""
     from emorepro.baselines.blstm import blstm_on_partition
-    from emorepro.training.runtime import pick_device, set_threads
 
-    set_threads(int(execution.get("torch_threads", 1)))
-    device = pick_device(execution.get("device", "auto"))
+    device = torch_device(execution)
     table = pd.read_parquet(frames)
-    folds = pd.read_csv(sheet, dtype={"item_id": str, "subject": str})
+    folds = read_sheet(sheet)
     log.info("BLSTM %s/%s %s loss=%s on %s", corpus, protocol, feature_set, loss, device)
     preds, result = blstm_on_partition(
         table,
@@ -736,7 +747,7 @@ def video_windowed_step(
         cols = [c for c in table.columns if c.startswith(("geo_mean_", "geo_std_"))]
         frame = table[keys + cols + gold]
     elif kind == "appearance":
-        folds = pd.read_csv(sheet, dtype={"item_id": str, "subject": str})
+        folds = read_sheet(sheet)
         train = set(folds.loc[folds["role"] == "train", "item_id"])
         raw = table.filter(regex=r"^app_raw_")
         pca = fit_pca(raw[table["item_id"].isin(train)].to_numpy(np.float64), pca_dim)

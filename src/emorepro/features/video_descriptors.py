@@ -25,6 +25,7 @@ every recording.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -343,6 +344,18 @@ def window_functionals(
 # One recording
 
 
+def require_a_face(path: Path, shapes: Sequence[np.ndarray | None]) -> int:
+    """Number of frames with landmarks; none at all -> ``CorruptInputError`` naming ``path``."""
+    n_faces = sum(s is not None for s in shapes)
+    if n_faces == 0:
+        raise CorruptInputError(
+            path,
+            f"no face detected in any of its {len(shapes)} frames",
+            fix="check the video shows a frontal face, or exclude the recording",
+        )
+    return n_faces
+
+
 def _track_landmarks(
     path: Path, model: LandmarkModel, crop_ref: np.ndarray, size: int
 ) -> tuple[list[np.ndarray | None], list[np.ndarray | None]]:
@@ -419,13 +432,7 @@ def video_descriptors(
         )
     crop_ref = crop_reference(landmark_model.reference, crop_size)
     shapes, crops = _track_landmarks(path, landmark_model, crop_ref, crop_size)
-    n_faces = sum(s is not None for s in shapes)
-    if n_faces == 0:
-        raise CorruptInputError(
-            path,
-            f"no face detected in any of its {len(shapes)} frames",
-            fix="check the video shows a frontal face, or exclude the recording",
-        )
+    require_a_face(path, shapes)
     ref, groups = landmark_model.reference, landmark_model.groups
     geo_names = geometric_feature_names(landmark_model)
     geo = np.full((len(shapes), len(geo_names)), np.nan)

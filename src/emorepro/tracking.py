@@ -15,6 +15,7 @@ SQLite store.
 from __future__ import annotations
 
 import json
+import math
 import subprocess
 from collections.abc import Iterable, Mapping
 from functools import cache
@@ -61,6 +62,20 @@ def _flat_params(params: Mapping[str, Any]) -> dict[str, str]:
 
 def _numeric(metrics: Mapping[str, Any]) -> dict[str, float]:
     return {k: float(v) for k, v in metrics.items() if isinstance(v, int | float)}
+
+
+def epoch_metrics(history: Iterable[Mapping[str, Any]]) -> list[Any]:
+    """Training curves as MLflow metrics ``epoch.<key>`` with ``step`` = epoch (timestamp 0,
+    so mirroring twice logs the same points)."""
+    from mlflow.entities import Metric
+
+    out = []
+    for entry in history:
+        step = int(entry["epoch"])
+        for k, v in sorted(entry.items()):
+            if k != "epoch" and isinstance(v, int | float) and math.isfinite(v):
+                out.append(Metric(f"epoch.{k}", float(v), 0, step))
+    return out
 
 
 class _Mirror:
@@ -165,15 +180,19 @@ def _mirror_one(mirror: _Mirror, result: Mapping[str, Any]) -> str:
         "emorepro.metric_variants": json.dumps(result.get("metric_variants", {})),
     }
     name = f"{result['experiment']}:{result['corpus']}:{result['protocol']}"
+    params = dict(result.get("params", {}))
+    history = params.pop("history", None) or []  # per-epoch curves: step metrics, not a param
     parent = mirror.upsert(
         exp_id,
         key,
         name=name,
-        params=_flat_params(result.get("params", {})),
+        params=_flat_params(params),
         metrics=_numeric(result.get("metrics", {})),
         tags=tags,
     )
     try:
+        if history:
+            mirror.client.log_batch(parent, metrics=epoch_metrics(history))
         for path in result.get("artifacts", []):
             mirror.client.log_artifact(parent, str(path))
         for fold in result.get("folds", []):

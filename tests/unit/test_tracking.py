@@ -98,3 +98,20 @@ def test_one_experiment_per_paper_with_artifacts(tmp_path: Path) -> None:
         assert [a.path for a in client.list_artifacts(run_id)] == ["metrics.json"]
     # mirroring again updates the same runs
     assert mirror_results([result], tracking_uri=uri, artifact_root=str(tmp_path / "art")) == ids
+
+
+def test_training_curves_are_step_metrics_not_params(tmp_path: Path) -> None:
+    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    history = [
+        {"epoch": e, "train_loss": 1.0 / e, "dev_ccc": 0.1 * e, "dev_ccc.arousal": float("nan")}
+        for e in (1, 2, 3)
+    ]
+    result = {**_result(), "params": {"C": 0.1, "history": history}}
+    for _ in range(2):  # mirroring twice keeps one point per epoch
+        (parent,) = mirror_results([result], tracking_uri=uri)[0]
+    client = MlflowClient(tracking_uri=uri)
+    run = client.get_run(parent)
+    assert "history" not in run.data.params and run.data.params["C"] == "0.1"
+    curve = client.get_metric_history(parent, "epoch.train_loss")
+    assert sorted((m.step, m.value) for m in curve) == [(1, 1.0), (2, 0.5), (3, 1.0 / 3)]
+    assert client.get_metric_history(parent, "epoch.dev_ccc.arousal") == []  # NaN skipped

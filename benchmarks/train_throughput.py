@@ -15,10 +15,11 @@ audio or random 96x96 face crops, random targets), then measures sequences per s
 
 Both start from the same initial weights and run under the same global flags
 (:func:`emorepro.training.runtime.seed_everything`: deterministic algorithms, cuDNN benchmark
-off). ``speech`` = ``UnimodalModel(SpeechCNN())`` and ``visual`` = ``UnimodalModel(VisualCNN())``
-from :mod:`emorepro.models.tzirakis` (full size: run them on a GPU); ``stub`` is a small
-conv + LSTM stand-in with the same audio contract, for a quick check of this script. Visual
-inputs are pixel / 255 (no augmentation), so the figure is the model's, not the transform's.
+off). ``speech`` and ``visual`` are the DAG's networks of ``speech000_ccc`` and ``visual_ccc``
+(:mod:`emorepro.endtoend`) at the widths of ``--profile`` (``paper``: full size, run it on a
+GPU); ``stub`` is a small conv + LSTM stand-in with the same audio contract, for a quick check
+of this script. Visual inputs are pixel / 255 (no augmentation), so the figure is the
+model's, not the transform's.
 """
 
 from __future__ import annotations
@@ -57,30 +58,30 @@ class StubSpeech(nn.Module):
         return self.head(out)
 
 
-def build_model(kind: str, profile: str = "paper") -> tuple[nn.Module, str]:
-    """(model taking a batch dict, input key). ``profile``: the speech widths of
-    ``models.tzirakis2017.profiles.<profile>`` in benchmarks/config.yaml (version 000); the
-    visual trunk is ResNet-50 for ``paper`` and the reduced ``tiny`` trunk otherwise."""
+def build_model(kind: str, profile: str = "paper") -> tuple[nn.Module, str, int]:
+    """(model taking a batch dict, input key, face size): the DAG's network of
+    ``speech000_ccc`` / ``visual_ccc`` at the widths of ``models.tzirakis2017.profiles.<profile>``
+    in benchmarks/config.yaml (paper: ResNet-50 on 96x96 faces; tiny/small: reduced trunk on
+    the profile's smaller faces)."""
     if kind == "stub":
-        return DictInput(StubSpeech(), ("audio",)), "audio"
-    try:
-        from emorepro.endtoend import build_speech_model
-        from emorepro.models import tzirakis
-    except ImportError as err:
-        sys.exit(f"--model {kind} needs emorepro.models.tzirakis ({err}); use --model stub")
-    if kind == "speech":
-        import yaml
+        return DictInput(StubSpeech(), ("audio",)), "audio", 0
+    import yaml
 
-        config = yaml.safe_load((Path(__file__).parent / "config.yaml").read_text())
-        settings = dict(config["models"]["tzirakis2017"]["profiles"][profile])
-        settings["n_filters_1"] = settings["n_filters_1"]["000"]
-        return build_speech_model("000", settings), "audio"
-    width = "resnet50" if profile == "paper" else "tiny"
-    visual = tzirakis.UnimodalModel(tzirakis.VisualCNN(width=width))
-    return DictInput(visual, ("frames",)), "frames"
+    from emorepro import endtoend as E
+
+    config = yaml.safe_load((Path(__file__).parent / "config.yaml").read_text())
+    profiles = config["models"]["tzirakis2017"]["profiles"]
+    if profile not in profiles:
+        sys.exit(f"--profile {profile!r}: not one of {sorted(profiles)} in benchmarks/config.yaml")
+    spec = E.parse_experiment("speech000_ccc" if kind == "speech" else "visual_ccc")
+    settings = E.resolve_settings(spec, profiles[profile])
+    model = DictInput(E.build_network(spec, settings), E.input_keys(spec))
+    return model, E.input_keys(spec)[0], int(settings["face_size"])
 
 
-def synthetic_dataset(key: str, n_seq: int, steps: int, seed: int) -> AudioSequences:
+def synthetic_dataset(
+    key: str, n_seq: int, steps: int, seed: int, size: int = 96
+) -> AudioSequences | VideoSequences:
     """One recording of ``n_seq * steps`` label frames cut into ``n_seq`` windows."""
     rng = np.random.default_rng(seed)
     n = n_seq * steps
@@ -88,7 +89,7 @@ def synthetic_dataset(key: str, n_seq: int, steps: int, seed: int) -> AudioSeque
     if key == "audio":
         audio = rng.standard_normal(n * SAMPLES_PER_FRAME).astype(np.float32)
         return AudioSequences([(audio, labels)], steps=steps, align="start")
-    crops = rng.integers(0, 256, (n, 96, 96, 3), dtype=np.uint8)
+    crops = rng.integers(0, 256, (n, size, size, 3), dtype=np.uint8)
     return VideoSequences([(crops, labels)], steps=steps)
 
 
@@ -143,9 +144,9 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
     seed_everything(args.seed, device=device)
 
     torch.manual_seed(args.seed)
-    model, key = build_model(args.model, args.profile)
+    model, key, size = build_model(args.model, args.profile)
     init = {k: v.clone() for k, v in model.state_dict().items()}
-    ds = synthetic_dataset(key, args.batch * args.iters, args.steps, args.seed)
+    ds = synthetic_dataset(key, args.batch * args.iters, args.steps, args.seed, size)
     n_params = sum(p.numel() for p in model.parameters())
 
     cfg = TrainConfig(
@@ -161,6 +162,8 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
 
     result = {
         "model": args.model,
+        "profile": args.profile,
+        "face_size": size or None,
         "device": torch.cuda.get_device_name(device) if device.type == "cuda" else "cpu",
         "parameters": int(n_params),
         "steps": args.steps,

@@ -287,6 +287,22 @@ def test_av_sequences_both_inputs() -> None:
     assert x["target"][:, 0].tolist() == list(range(6, 12))
 
 
+def test_av_sequences_landmarks_follow_the_window() -> None:
+    audio, labels = _ramp_recording(12, "end")
+    lm = np.arange(12 * 4, dtype=np.float64).reshape(12, 4)
+    ds = AVSequences([(audio, _coded_crops(12, 16), labels)], steps=6, landmarks=[lm])
+    x = ds[1]
+    assert x["landmarks"].dtype == torch.float32 and x["landmarks"].shape == (6, 4)
+    np.testing.assert_array_equal(x["landmarks"].numpy(), lm[6:12])
+    assert "landmarks" not in AVSequences([(audio, _coded_crops(12, 16), labels)], steps=6)[0]
+    with pytest.raises(ValueError, match="label frames"):
+        AVSequences([(audio, _coded_crops(12, 16), labels)], steps=6, landmarks=[lm[:10]])
+    with pytest.raises(ValueError, match="NaN"):
+        AVSequences([(audio, _coded_crops(12, 16), labels)], steps=6, landmarks=[lm * np.nan])
+    with pytest.raises(ValueError, match="2 landmark arrays for 1"):
+        AVSequences([(audio, _coded_crops(12, 16), labels)], steps=6, landmarks=[lm, lm])
+
+
 # --------------------------------------------------------------------------- RECOLA loader
 
 

@@ -7,9 +7,12 @@ nothing-to-do rerun, the speaker-independence control, and expected failures.
 from __future__ import annotations
 
 import json
+import os
 import shutil
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pandas as pd
@@ -276,8 +279,77 @@ def test_paper_profile_dry_runs(tmp_path: Path) -> None:
     cfg["models"]["tzirakis2017"]["profile"] = "paper"
     work = _workdir(tmp_path, models=cfg["models"])
     proc = _snakemake(work, "-n")
-    assert "tzirakis_speech" in proc.stdout
+    for rule in ("tzirakis_e2e", "tzirakis_fig2", "face_crops", "landmark_frames"):
+        assert rule in proc.stdout, rule
+    # 6 speech + visual + 6 ablation + 3 multimodal runs
+    assert proc.stdout.count("rule tzirakis_e2e:") == 16
     cfg["models"]["tzirakis2017"]["profile"] = "huge"
     bad = _workdir(tmp_path / "bad", models=cfg["models"])
     proc = _snakemake(bad, "-n", check=False)
     assert proc.returncode != 0 and "models.tzirakis2017.profile" in proc.stdout + proc.stderr
+
+
+def test_tables_ii_to_vi_and_fig2_are_filled_by_runs(run: Path) -> None:
+    """Every own row of Tzirakis Tables II-VI and Fig. 2 (both versions) has a reproduced
+    number from a run of the smoke profile; Fig. 2 and the Fig. 3 trace are drawn."""
+    tables = run / "results/tables"
+    expected_rows = {"table_2": 12, "table_3": 32, "table_4": 4, "table_5": 4, "fig_2": 3}
+    for card in ("tzirakis2017_published", "tzirakis2017_preprint"):
+        for table_id, n_own in expected_rows.items():
+            table = pd.read_csv(tables / card / f"{table_id}.csv")
+            own = table[table["reproduced"].notna()]
+            assert len(own) >= n_own, (card, table_id, len(own))
+            assert own["corpus source"].str.startswith("synthetic twin (scale tiny").all()
+        vi = pd.read_csv(tables / card / "table_6.csv")
+        assert vi[vi["method"] == "Proposed"]["reproduced"].notna().sum() >= 2, card
+    base = run / "results/experiments/tzirakis2017"
+    lm = json.loads(
+        (base / "multimodal_landmarks/recola_avec2016/avec2016/metrics.json").read_text()
+    )
+    lm = lm["params"]
+    assert lm["cnns_frozen"] and lm["n_trainable"] < lm["n_parameters"]
+    seq = json.loads((base / "speech_seq300/recola_avec2016/avec2016/metrics.json").read_text())
+    assert seq["params"]["steps"] == 300
+    # the twin's face carries arousal (eyes, brows, head scale) and valence (mouth): the
+    # visual network finds arousal alone, the multimodal one valence as well
+    visual = json.loads((base / "visual_ccc/recola_avec2016/avec2016/metrics.json").read_text())
+    assert visual["metrics"]["arousal.dev.ccc"] > 0.3, visual["metrics"]
+    mm = json.loads(
+        (base / "multimodal_traindev/recola_avec2016/avec2016/metrics.json").read_text()
+    )
+    assert mm["metrics"]["valence.test.ccc"] > 0.3, mm["metrics"]
+    figs = run / "results/figures/experiments/tzirakis2017"
+    assert (figs / "fig2_cells/recola_full/recola46/fig2.png").read_bytes()[:4] == b"\x89PNG"
+    trace = figs / "multimodal_traindev/recola_avec2016/avec2016/pp-tzirakis2017/trace.png"
+    assert trace.read_bytes()[:4] == b"\x89PNG"  # Fig. 3: one test recording
+
+
+def test_training_killed_mid_run_resumes_to_the_same_numbers(run: Path, tmp_path: Path) -> None:
+    """SIGKILL the speech-network job after its first epoch checkpoint; rerunning the DAG
+    resumes from the checkpoint and gives exactly the numbers of the uninterrupted run."""
+    work = tmp_path / "w"
+    shutil.copytree(run / "results", work / "results", symlinks=True)
+    shutil.copytree(run / "benchmarks", work / "benchmarks")
+    rel = "results/experiments/tzirakis2017/speech000_ccc/recola_avec2016/avec2016"
+    reference = json.loads((run / rel / "metrics.json").read_text())
+    shutil.rmtree(work / rel)
+    ckpt = work / "results/checkpoints/tzirakis_e2e/speech000_ccc/recola_avec2016/avec2016.pt"
+    cmd = [*SNAKEMAKE, "--snakefile", str(ROOT / "Snakefile"), "--directory", str(work),
+           "--cores", "1", f"{rel}/metrics.json"]  # fmt: skip
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                            start_new_session=True)  # fmt: skip
+    deadline = time.monotonic() + 600
+    while not ckpt.exists() and proc.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert ckpt.exists(), "no checkpoint was written"
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait()
+    assert not (work / rel / "metrics.json").exists()
+    _snakemake(work, "--unlock")
+    _snakemake(work, f"{rel}/metrics.json", "--rerun-incomplete")
+    log = work / "results/logs/tzirakis_e2e/speech000_ccc/recola_avec2016/avec2016.log"
+    assert "resuming from" in log.read_text()
+    resumed = json.loads((work / rel / "metrics.json").read_text())
+    assert resumed["metrics"] == reference["metrics"]
+    assert resumed["params"]["history"] == reference["params"]["history"]
+    assert not ckpt.exists()

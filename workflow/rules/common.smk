@@ -3,6 +3,7 @@ from pathlib import Path
 
 from emorepro.cards import card_paths, iter_cells, load_card
 from emorepro.config import validate_config
+from emorepro.endtoend import EXPERIMENT_PATTERN, parse_experiment
 from emorepro.errors import ConfigError
 from emorepro.protocols import protocols_for
 
@@ -100,12 +101,24 @@ def _base_results():
                     )
     tz = CFG.get("models", {}).get("tzirakis2017")
     if tz:
+        e2e = "experiments/tzirakis2017"
         for c in tz["corpora"]:
             for version in tz["versions"]:
                 for loss in tz["losses"].get(c, []):
-                    out.append(
-                        f"experiments/tzirakis2017/speech{version}_{loss}/{c}/{protocol_of(c)}"
-                    )
+                    out.append(f"{e2e}/speech{version}_{loss}/{c}/{protocol_of(c)}")
+        avec = (
+            f"recola_avec2016/{protocol_of('recola_avec2016')}"  # video: AVEC 2016 only
+        )
+        names = [f"visual_{loss}" for loss in tz["visual"]["losses"]]
+        names += [
+            f"{net}_seq{n}"
+            for net in tz["ablation"]["networks"]
+            for n in tz["ablation"]["lengths"]
+        ]
+        names += [f"multimodal_{v}" for v in tz["multimodal"]]
+        out += [f"{e2e}/{name}/{avec}" for name in names]
+        if tz["fig2"]:
+            out.append(f"{e2e}/fig2_cells/recola_full/{protocol_of('recola_full')}")
     return out
 
 
@@ -126,11 +139,39 @@ def _profile_name():
 PROFILE = _profile_name()
 
 
-def speech_settings(wildcards):
-    """Scientific settings of the speech network: the profile, first-layer width per version."""
-    settings = dict(CFG["models"]["tzirakis2017"]["profiles"][PROFILE])
-    settings["n_filters_1"] = settings["n_filters_1"][wildcards.version]
-    return settings
+E2E_PATTERN = EXPERIMENT_PATTERN
+
+
+def e2e_settings(wildcards):
+    """Scientific settings of an end-to-end run: the profile plus the local ImageNet weights
+    (resolved per experiment by emorepro.endtoend.resolve_settings)."""
+    tz = CFG["models"]["tzirakis2017"]
+    return {
+        **tz["profiles"][PROFILE],
+        "visual_weights": tz["visual"]["weights"],
+        "visual_sha256": tz["visual"]["sha256"],
+    }
+
+
+def e2e_inputs(wildcards):
+    """Corpus, partition and what the experiment needs: face crops, landmarks, and the
+    model.pt of the runs it starts from (multimodal)."""
+    spec = parse_experiment(wildcards.name)
+    c, p = wildcards.corpus, wildcards.protocol
+    inputs = {
+        "root": corpus_root(wildcards),
+        "index": f"{R}/index/{c}.csv",
+        "sheet": f"{R}/folds/{c}/{p}.csv",
+        "sheet_meta": f"{R}/folds/{c}/{p}.json",
+        "init": [
+            f"{R}/experiments/tzirakis2017/{n}/{c}/{p}/model.pt" for n in spec.init
+        ],
+    }
+    if "faces" in spec.needs:
+        inputs["faces"] = f"{R}/features/{c}/faces_tzirakis.parquet"
+    if "landmarks" in spec.needs:
+        inputs["landmarks"] = f"{R}/features/{c}/landmark_frames.parquet"
+    return inputs
 
 
 def _configured_results():
@@ -170,10 +211,16 @@ def index_root(wildcards, output):
 
 
 def figures():
-    return [
-        f"{R}/figures/{d}/{'confusion' if is_categorical(d) else 'trace'}.png"
-        for d in RESULTS
-    ]
+    """Confusion matrix or prediction trace of every result; Fig. 2 has its own figure."""
+    out = []
+    for d in RESULTS:
+        if Path(d).parts[2] == "fig2_cells":
+            out.append(f"{R}/figures/{d}/fig2.png")
+        else:
+            out.append(
+                f"{R}/figures/{d}/{'confusion' if is_categorical(d) else 'trace'}.png"
+            )
+    return out
 
 
 def card_results(wildcards):

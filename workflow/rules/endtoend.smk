@@ -1,33 +1,60 @@
-# End-to-end models of Tzirakis et al. (2017): the raw-waveform speech network.
+# End-to-end networks of Tzirakis et al. (2017): speech, visual and multimodal (one rule), and
+# the Fig. 2 analysis of the speech network's LSTM cells.
 
 
-rule tzirakis_speech:
-    """Speech CNN (version 000 or 001) + 2-layer LSTM on raw 16 kHz audio, trained with the
-    CCC or MSE loss on a fixed partition; epoch chosen on dev CCC; checkpointed every epoch
-    (an interrupted job resumes); CUDA when present."""
+rule tzirakis_e2e:
+    """Train one end-to-end experiment (emorepro.endtoend: speech000_ccc, visual_ccc,
+    speech_seq75, multimodal_traindev, ...) on a fixed partition: epoch chosen on dev CCC
+    (train+dev runs: last epoch), checkpointed every epoch (an interrupted job resumes), CUDA
+    when present; writes predictions, metrics and model.pt."""
     input:
-        root=corpus_root,
-        index=f"{R}/index/{{corpus}}.csv",
-        sheet=f"{R}/folds/{{corpus}}/{{protocol}}.csv",
-        sheet_meta=f"{R}/folds/{{corpus}}/{{protocol}}.json",
+        unpack(e2e_inputs),
     output:
-        predictions=f"{R}/experiments/tzirakis2017/speech{{version}}_{{loss}}/{{corpus}}/{{protocol}}/predictions.parquet",
-        metrics=f"{R}/experiments/tzirakis2017/speech{{version}}_{{loss}}/{{corpus}}/{{protocol}}/metrics.json",
+        predictions=f"{R}/experiments/tzirakis2017/{{name}}/{{corpus}}/{{protocol}}/predictions.parquet",
+        metrics=f"{R}/experiments/tzirakis2017/{{name}}/{{corpus}}/{{protocol}}/metrics.json",
+        model=f"{R}/experiments/tzirakis2017/{{name}}/{{corpus}}/{{protocol}}/model.pt",
     log:
-        f"{R}/logs/tzirakis_speech/{{version}}_{{loss}}/{{corpus}}/{{protocol}}.log",
+        f"{R}/logs/tzirakis_e2e/{{name}}/{{corpus}}/{{protocol}}.log",
     benchmark:
-        f"{R}/benchmarks/tzirakis_speech/{{version}}_{{loss}}/{{corpus}}/{{protocol}}.tsv"
+        f"{R}/benchmarks/tzirakis_e2e/{{name}}/{{corpus}}/{{protocol}}.tsv"
     wildcard_constraints:
-        version="000|001",
+        name=E2E_PATTERN,
     conda:
         ENV
     resources:
         gpu=gpu_request,
     params:
-        settings=speech_settings,
+        settings=e2e_settings,
         profile=PROFILE,
         execution=CFG["execution"],
-        checkpoint=f"{R}/checkpoints/tzirakis_speech/{{version}}_{{loss}}/{{corpus}}/{{protocol}}.pt",
+        checkpoint=f"{R}/checkpoints/tzirakis_e2e/{{name}}/{{corpus}}/{{protocol}}.pt",
+        source=corpus_source,
+        cache=f"{R}/cache/features",
+    script:
+        "../scripts/tzirakis_e2e.py"
+
+
+rule tzirakis_fig2:
+    """Fig. 2: the three second-layer LSTM units of the speech network (000, CCC loss) most
+    correlated with arousal on the first test recording, against openSMILE ComParE_2016
+    functionals (range of RMS energy, loudness, mean F0)."""
+    input:
+        model=f"{R}/experiments/tzirakis2017/speech000_ccc/{{corpus}}/{{protocol}}/model.pt",
+        root=corpus_root,
+        index=f"{R}/index/{{corpus}}.csv",
+        sheet=f"{R}/folds/{{corpus}}/{{protocol}}.csv",
+        sheet_meta=f"{R}/folds/{{corpus}}/{{protocol}}.json",
+        functionals=f"{R}/features/{{corpus}}/ComParE_2016_windowed.parquet",
+    output:
+        predictions=f"{R}/experiments/tzirakis2017/fig2_cells/{{corpus}}/{{protocol}}/predictions.parquet",
+        metrics=f"{R}/experiments/tzirakis2017/fig2_cells/{{corpus}}/{{protocol}}/metrics.json",
+        figure=f"{R}/figures/experiments/tzirakis2017/fig2_cells/{{corpus}}/{{protocol}}/fig2.png",
+    log:
+        f"{R}/logs/tzirakis_fig2/{{corpus}}/{{protocol}}.log",
+    conda:
+        ENV
+    params:
+        execution=CFG["execution"],
         source=corpus_source,
     script:
-        "../scripts/tzirakis_speech.py"
+        "../scripts/tzirakis_fig2.py"

@@ -164,6 +164,27 @@ rule video_descriptors:
         "../scripts/video_descriptors.py"
 
 
+rule landmark_frames:
+    """Procrustes-aligned facial landmarks per 40 ms label frame (Tzirakis et al. 2017,
+    "raw + geometric"); frames without a face hold the last shape, flagged in a mask."""
+    input:
+        root=corpus_root,
+        index=f"{R}/index/{{corpus}}.csv",
+        model=landmark_model_file,
+    output:
+        manifest=f"{R}/features/{{corpus}}/landmark_frames.parquet",
+    log:
+        f"{R}/logs/landmark_frames/{{corpus}}.log",
+    benchmark:
+        f"{R}/benchmarks/landmark_frames/{{corpus}}.tsv"
+    conda:
+        ENV
+    params:
+        cache=f"{R}/cache/features",
+    script:
+        "../scripts/landmark_frames.py"
+
+
 rule video_windowed:
     """SVR input of one video descriptor on one protocol (appearance PCA fitted on the
     protocol's training recordings only)."""

@@ -327,6 +327,8 @@ class AVSequences(SequenceDataset):
 
     ``recordings``: ``[(audio_16k, crops (T, H, W, 3) uint8, labels (T, 2)), ...]``;
     ``align`` as for :class:`AudioSequences`, ``transform`` as for :class:`VideoSequences`.
+    ``landmarks`` (optional): one ``(T, D)`` float array per recording, given as
+    ``"landmarks"`` ``(steps, D)`` float32 (the landmark variant of Table VI).
     """
 
     def __init__(
@@ -338,6 +340,7 @@ class AVSequences(SequenceDataset):
         items: Sequence[str] | None = None,
         align: Align = "end",
         transform: Callable[[np.ndarray], torch.Tensor] | None = None,
+        landmarks: Sequence[np.ndarray] | None = None,
     ) -> None:
         _check_choice("align", align, ("end", "start"))
         super().__init__([r[2] for r in recordings], items=items, steps=steps, hop=hop)
@@ -347,11 +350,31 @@ class AVSequences(SequenceDataset):
             self.audio[it] = _frame_audio(r[0], n, it, align)
             self.crops[it] = _frames_array(r[1], n, it)
         self.pixels = transform or _default_pixels
+        self.landmarks: dict[str, np.ndarray] | None = None
+        if landmarks is not None:
+            if len(landmarks) != len(self.items):
+                raise ValueError(
+                    f"AVSequences: {len(landmarks)} landmark arrays for {len(self.items)} "
+                    "recordings"
+                )
+            self.landmarks = {}
+            for it, lm in zip(self.items, landmarks, strict=True):
+                arr = np.asarray(lm, dtype=np.float32)
+                if arr.ndim != 2 or arr.shape[0] != len(self.labels[it]):
+                    raise ValueError(
+                        f"item {it}: landmarks must be (T, D) with T = {len(self.labels[it])} "
+                        f"label frames, got shape {arr.shape}"
+                    )
+                if not np.all(np.isfinite(arr)):
+                    raise ValueError(f"item {it}: landmarks contain NaN or Inf")
+                self.landmarks[it] = arr
 
     def __getitem__(self, idx: int) -> dict[str, Any]:
         item, a, b, out = self._base(idx)
         out["audio"] = _audio_window(self.audio[item], a, b)
         out["frames"] = self.pixels(self.crops[item][a:b])
+        if self.landmarks is not None:
+            out["landmarks"] = torch.from_numpy(self.landmarks[item][a:b].copy())
         return out
 
 

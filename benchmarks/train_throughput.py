@@ -76,7 +76,7 @@ def build_model(kind: str, profile: str = "paper") -> tuple[nn.Module, str, int]
     spec = E.parse_experiment("speech000_ccc" if kind == "speech" else "visual_ccc")
     settings = E.resolve_settings(spec, profiles[profile])
     model = DictInput(E.build_network(spec, settings), E.input_keys(spec))
-    return model, E.input_keys(spec)[0], int(settings["face_size"])
+    return model, E.input_keys(spec)[0], int(settings["face_size"]) if kind == "visual" else 0
 
 
 def synthetic_dataset(

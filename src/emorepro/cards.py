@@ -142,13 +142,14 @@ class Cell:
     reported: float | None
     metric: str
     unit: str
-    status: str  # "dag" | "pending" | "quoted"
+    status: str  # "dag" | "pending" | "quoted" | "not compared"
     result: str | None  # result dir relative to the results root ("<R>" placeholder)
     metric_key: str | None
     tolerance: float | None
     variant: str | None
     issue: int | None
     mark: str
+    reason: str | None = None  # why an own cell is deliberately not compared
 
 
 def iter_cells(card: Mapping[str, Any], *, results: str = "results") -> Iterator[Cell]:
@@ -161,7 +162,10 @@ def iter_cells(card: Mapping[str, Any], *, results: str = "results") -> Iterator
                 if col_id not in row["cells"]:
                     continue
                 key = rep["metrics"].get(col_id) if rep else None
-                if rep is None or key is None:
+                reason = (rep or {}).get("not_compared", {}).get(col_id)
+                if reason is not None:
+                    status = "not compared"
+                elif rep is None or key is None:
                     status = "quoted" if row["origin"] == "quoted" else "pending"
                 else:
                     status = rep["status"]
@@ -184,6 +188,7 @@ def iter_cells(card: Mapping[str, Any], *, results: str = "results") -> Iterator
                     variant=rep.get("variant") if rep else None,
                     issue=rep.get("issue") if rep else None,
                     mark=row.get("marks", {}).get(col_id, ""),
+                    reason=reason,
                 )
 
 

@@ -163,6 +163,8 @@ def _compare_row(
             verdict = "quoted (not re-run)"
         elif cell.status == "dag":
             verdict = "not run in this configuration"
+        elif cell.status == "not compared":
+            verdict = f"not compared: {cell.reason}"
         else:
             verdict = "not yet reproduced" + (f" (issue {cell.issue})" if cell.issue else "")
     elif cell.reported is None:

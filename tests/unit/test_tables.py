@@ -195,6 +195,18 @@ def test_missing_result_is_an_error_unless_not_configured(results: Path) -> None
     assert set(frame.loc[frame["row"] == "classic", "verdict"]) == {"not run in this configuration"}
 
 
+def test_own_cell_marked_not_compared_says_why(results: Path) -> None:
+    card = copy.deepcopy(CARD)
+    rep = card["tables"][0]["rows"][0]["reproduce"]
+    del rep["metrics"]["a_dev"]
+    rep["not_compared"] = {"a_dev": "the model was trained on the development set"}
+    frame = tables.compare_table(card, "t1", results_root=results).set_index(["row", "column"])
+    cell = frame.loc[("classic", "Arousal (dev)")]
+    assert cell["verdict"] == "not compared: the model was trained on the development set"
+    assert np.isnan(cell["reproduced"])
+    assert frame.loc[("classic", "Arousal [test]"), "verdict"] == "within tolerance"
+
+
 def test_unknown_metric_key_names_the_file(results: Path) -> None:
     card = copy.deepcopy(CARD)
     card["tables"][1]["rows"][0]["reproduce"]["metrics"]["acc"] = "accuracy_typo"

@@ -48,7 +48,12 @@ rule tzirakis_fig2:
     output:
         predictions=f"{R}/experiments/tzirakis2017/fig2_cells/{{corpus}}/{{protocol}}/predictions.parquet",
         metrics=f"{R}/experiments/tzirakis2017/fig2_cells/{{corpus}}/{{protocol}}/metrics.json",
-        figure=f"{R}/figures/experiments/tzirakis2017/fig2_cells/{{corpus}}/{{protocol}}/fig2.png",
+        figure=report(
+            f"{R}/figures/experiments/tzirakis2017/fig2_cells/{{corpus}}/{{protocol}}/fig2.png",
+            caption="../report/fig2.rst",
+            category="Figures",
+            subcategory="Tzirakis et al. Fig. 2",
+        ),
     log:
         f"{R}/logs/tzirakis_fig2/{{corpus}}/{{protocol}}.log",
     conda:

@@ -17,12 +17,15 @@ The paper gives no BLSTM hyper-parameters (experiments.md §1.10 item 4). What t
   moments, mean of the targets); ties keep the earlier epoch;
 * prediction: each recording is run through the BLSTM as **one whole sequence** (no windows
   stitched back), so every frame sees its full left and right context.
+
+The epochs, checkpoints (resume after a kill) and dev selection are those of the shared
+:func:`emorepro.training.trainer.train`; the BLSTM supplies its windows and a whole-recording
+dev prediction.
 """
 
 from __future__ import annotations
 
 import logging
-import math
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -31,18 +34,14 @@ import numpy as np
 import pandas as pd
 import torch
 from torch import nn
+from torch.utils.data import Dataset
 
 from emorepro import metrics as M
 from emorepro.baselines.experiments import CCC_VARIANT
-from emorepro.errors import ConfigError, EmoreproError
+from emorepro.errors import ConfigError
+from emorepro.training import trainer as T
 from emorepro.training.losses import LOSSES
-from emorepro.training.runtime import (
-    Checkpointer,
-    get_rng_state,
-    pick_device,
-    seed_everything,
-    set_rng_state,
-)
+from emorepro.training.runtime import pick_device, seed_everything
 
 log = logging.getLogger("emorepro")
 
@@ -230,19 +229,6 @@ def _pooled_ccc(pred: pd.DataFrame, gold: pd.DataFrame, targets: Sequence[str]) 
     return {t: M.ccc(gold[t].to_numpy(), pred[t].to_numpy()) for t in targets}
 
 
-def _cpu_state(module: nn.Module | torch.optim.Optimizer) -> dict[str, Any]:
-    def cpu(v: Any) -> Any:
-        if isinstance(v, torch.Tensor):
-            return v.detach().cpu().clone()
-        if isinstance(v, dict):
-            return {k: cpu(x) for k, x in v.items()}
-        if isinstance(v, list | tuple):
-            return type(v)(cpu(x) for x in v)
-        return v
-
-    return cpu(module.state_dict())
-
-
 def train_blstm(
     train: pd.DataFrame,
     dev: pd.DataFrame,
@@ -286,9 +272,9 @@ def train_blstm(
     _check_table(dev, "train_blstm(dev)", [*cols, *targets])
 
     dev_t = pick_device(device)
-    seed_everything(seed, device=dev_t)
+    seed_everything(seed, device=dev_t)  # the weights' initialisation
     train_items = list(dict.fromkeys(train["item_id"].astype(str)))
-    x_np, y_np, _ = make_sequences(
+    x_np, y_np, index = make_sequences(
         train, cols, targets, items=train_items, seq_len=seq_len, hop=hop
     )
     mean, std = fit_scaler(train[cols].to_numpy(np.float64))
@@ -296,101 +282,59 @@ def train_blstm(
         len(cols), hidden=hidden, layers=layers, n_targets=len(targets), dropout=dropout
     )
     model.set_scaler(mean, std)
-    model.to(dev_t)
-    opt = torch.optim.Adam(model.parameters(), lr=lr)
-    loss_fn = LOSSES[loss]
-    shuffle = torch.Generator().manual_seed(int(seed))
-    x_all = torch.from_numpy(x_np).to(dev_t)
-    y_all = torch.from_numpy(y_np).to(dev_t)
-    dev_gold = pd.concat([g for _, g in _recordings(dev, None, targets)], ignore_index=True)
+    dev_set = _WholeRecordings(dev, cols, targets)
+    cfg = T.TrainConfig(loss=loss, epochs=epochs, lr=float(lr), batch_size=batch_size,
+                      seed=int(seed), device=str(dev_t), log_every=log_every,
+                      name="blstm")  # fmt: skip
+    wrapped, history = T.train(
+        T.DictInput(model, ("features",)),
+        _Windows(x_np, y_np, index),
+        dev_set,
+        cfg,
+        checkpoint=checkpoint,
+        predict_fn=dev_set.predict,
+    )
+    history.pop("timing", None)  # wall-clock: not part of the reproducible history
+    return wrapped.model, history
 
-    config = {
-        "loss": loss, "lr": float(lr), "batch_size": batch_size, "seq_len": seq_len, "hop": hop,
-        "hidden": hidden, "layers": layers, "dropout": float(dropout), "seed": int(seed),
-        "targets": targets, "features": cols, "n_windows": len(x_np), "device": dev_t.type,
-    }  # fmt: skip
-    history: list[dict[str, Any]] = []
-    best_state, best_epoch, best_score = _cpu_state(model), 0, -math.inf
-    start = 1
-    ckpt = Checkpointer(checkpoint) if checkpoint is not None else None
-    state = ckpt.load() if ckpt is not None else None
-    if state is not None:
-        if state.get("config") != config:
-            raise ConfigError(
-                f"{checkpoint}: checkpoint was written with other settings "
-                f"({state.get('config')}); delete it or point checkpoint elsewhere"
-            )
-        model.load_state_dict(state["model"])
-        opt.load_state_dict(state["optimizer"])
-        best_state, best_epoch = state["best_model"], int(state["best_epoch"])
-        best_score = float(state["best_score"])
-        history = list(state["history"])
-        set_rng_state(state["rng"])
-        shuffle.set_state(state["shuffle_rng"])
-        start = int(state["epoch"]) + 1
-        log.info("blstm: resuming from %s after epoch %d", checkpoint, start - 1)
 
-    n = len(x_np)
-    for epoch in range(start, epochs + 1):
-        model.train()
-        order = torch.randperm(n, generator=shuffle)
-        total = 0.0
-        for b in range(0, n, batch_size):
-            idx = order[b : b + batch_size].to(dev_t)
-            opt.zero_grad(set_to_none=True)
-            value = loss_fn(model(x_all[idx]), y_all[idx])
-            value.backward()
-            opt.step()
-            total += float(value.detach()) * len(idx)
-        train_loss = total / n
-        if not math.isfinite(train_loss):
-            raise EmoreproError(
-                f"BLSTM training diverged (train loss {train_loss} at epoch {epoch}); "
-                f"lower lr (now {lr})"
-            )
-        pred = predict_recordings(model, dev, targets=targets, feature_cols=cols)
-        per_target = _pooled_ccc(pred, dev_gold, targets)
-        score = float(np.mean(list(per_target.values())))
-        if score > best_score:
-            best_state, best_epoch, best_score = _cpu_state(model), epoch, score
-        history.append(
-            {
-                "epoch": epoch,
-                "train_loss": train_loss,
-                "dev_ccc": score,
-                **{f"dev_ccc.{t}": v for t, v in per_target.items()},
-            }
-        )
-        if ckpt is not None:
-            ckpt.save(
-                {
-                    "config": config,
-                    "epoch": epoch,
-                    "model": _cpu_state(model),
-                    "optimizer": _cpu_state(opt),
-                    "best_model": best_state,
-                    "best_epoch": best_epoch,
-                    "best_score": best_score,
-                    "history": history,
-                    "rng": get_rng_state(),
-                    "shuffle_rng": shuffle.get_state(),
-                }
-            )
-        if epoch % log_every == 0 or epoch == epochs:
-            log.info(
-                "blstm epoch %d/%d: train %s loss %.4f, dev CCC %s (mean %.4f, best %.4f @ %d)",
-                epoch,
-                epochs,
-                loss,
-                train_loss,
-                " ".join(f"{t} {v:.4f}" for t, v in per_target.items()),
-                score,
-                best_score,
-                best_epoch,
-            )
-    model.load_state_dict(best_state)
-    model.eval()
-    return model, {"epochs": history, "best_epoch": best_epoch, "best_dev_ccc": best_score}
+class _Windows(Dataset):
+    """Training windows of :func:`make_sequences` as trainer items (``features``, ``target``)."""
+
+    def __init__(self, x: np.ndarray, y: np.ndarray, index: pd.DataFrame) -> None:
+        self.x, self.y = torch.from_numpy(x), torch.from_numpy(y)
+        self.item = index["item_id"].astype(str).tolist()
+        self.start = index["start"].astype(int).tolist()
+
+    def __len__(self) -> int:
+        return len(self.x)
+
+    def __getitem__(self, i: int) -> dict[str, Any]:
+        return {"features": self.x[i], "target": self.y[i], "item": self.item[i],
+                "start": self.start[i]}  # fmt: skip
+
+
+class _WholeRecordings:
+    """Dev set for the trainer: whole recordings predicted in one pass each
+    (:func:`predict_recordings`), gold per item in first-appearance order."""
+
+    def __init__(self, table: pd.DataFrame, cols: Sequence[str], targets: Sequence[str]) -> None:
+        self.table, self.cols, self.targets = table, list(cols), tuple(targets)
+        recs = _recordings(table, None, list(targets))
+        self.items = [item for item, _ in recs]
+        self.labels = {item: g[list(targets)].to_numpy(np.float32) for item, g in recs}
+
+    def __len__(self) -> int:
+        return len(self.items)
+
+    def predict(self, model: nn.Module, ds: Any, device: torch.device) -> dict[str, np.ndarray]:
+        inner = model.model if isinstance(model, T.DictInput) else model
+        pred = predict_recordings(inner, self.table, targets=self.targets, feature_cols=self.cols,
+                                  items=self.items)  # fmt: skip
+        return {
+            item: g[list(self.targets)].to_numpy(np.float64)
+            for item, g in pred.groupby("item_id", sort=False)
+        }
 
 
 def _role_items(sheet: pd.DataFrame, role: str) -> list[str]:

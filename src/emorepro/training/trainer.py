@@ -1,8 +1,9 @@
-"""Model-agnostic training loop for the end-to-end models of Tzirakis et al. (experiments.md §1.5).
+"""Model-agnostic training loop of every sequence model (experiments.md §1.5): the end-to-end
+networks of Tzirakis et al. and the BLSTM baseline (:func:`emorepro.baselines.blstm.train_blstm`).
 
-A model maps a batch dict (``"audio"`` and/or ``"frames"``, ``"target"``, ``"item"``,
-``"start"``, tensors moved to the device) to predictions ``(B, T, 2)``. Conventions, following
-:func:`emorepro.baselines.blstm.train_blstm`:
+A model maps a batch dict (``"audio"`` and/or ``"frames"`` or ``"features"``, ``"target"``,
+``"item"``, ``"start"``, tensors moved to the device) to predictions ``(B, T, 2)``.
+Conventions:
 
 * Adam with a fixed learning rate (``1e-4`` in the paper) over the parameters that require
   gradients (frozen CNNs, e.g. ``MultimodalModel.freeze_cnns()``, are left out), loss ``ccc``

@@ -126,7 +126,7 @@ def _overlaps(box: np.ndarray, ref: tuple[int, int, int, int]) -> bool:
     return bool(x < rx + rw and rx < x + w and y < ry + rh and ry < y + h)
 
 
-@pytest.mark.parametrize("size", [(120, 160), (240, 320), (480, 720)])
+@pytest.mark.parametrize("size", [(120, 160), (240, 320), (480, 720), (320, 180), (400, 120)])
 def test_faces_detected_by_haar(speakers: list[Speaker], size: tuple[int, int]) -> None:
     for sp in speakers:
         renderer = FaceRenderer(sp, size=size)

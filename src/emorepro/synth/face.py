@@ -82,7 +82,7 @@ class FaceRenderer:
             raise ValueError(f"frame size must be at least 96x96, got {height}x{width}")
         self.speaker, self.size = speaker, (int(height), int(width))
         rng = np.random.default_rng(speaker.seed)
-        side = float(rng.uniform(0.36, 0.46)) * height
+        side = float(rng.uniform(0.36, 0.46)) * min(height, width)  # portrait frames too
         pw = round(side * (1.0 + 2 * _MARGIN_X))
         ph = round(side * (1.0 + _MARGIN_TOP + _MARGIN_BOTTOM))
         cx = width / 2 + rng.uniform(-0.12, 0.12) * width

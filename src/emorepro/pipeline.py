@@ -11,6 +11,7 @@ import json
 import logging
 import os
 import shutil
+import time
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -118,6 +119,24 @@ def torch_device(execution: Mapping[str, Any]) -> Any:
     return pick_device(execution.get("device", "auto"))
 
 
+class Progress:
+    """Progress lines of a per-item loop: ``<label>: i/n items (elapsed, ~remaining)``, every
+    item for up to 100 items (long recordings), else every 25 and the last."""
+
+    def __init__(self, label: str, n: int, unit: str = "items") -> None:
+        self.label, self.n, self.unit = label, n, unit
+        self.every = 1 if n <= 100 else 25
+        self.t0 = time.perf_counter()
+
+    def step(self, i: int) -> None:
+        if i % self.every and i != self.n:
+            return
+        elapsed = time.perf_counter() - self.t0
+        left = elapsed / i * (self.n - i)
+        log.info("%s: %d/%d %s (%.0f s, ~%.0f s left)", self.label, i, self.n, self.unit,
+                 elapsed, left)  # fmt: skip
+
+
 def _cached(cache: Path, compute: Callable[[], pd.DataFrame]) -> pd.DataFrame:
     if cache.exists():
         return pd.read_parquet(cache)
@@ -142,6 +161,7 @@ def functionals_step(
     index = read_index(index_csv)
     cache = Path(cache_dir) / cache_key(feature_set, level="functionals") / corpus
     rows = []
+    progress = Progress(f"functionals {corpus}", len(index))
     for i, row in enumerate(index.itertuples(), 1):
         path = Path(root) / row.audio_path
 
@@ -150,8 +170,7 @@ def functionals_step(
             return functionals(signal, sr, feature_set=feature_set, source=str(path)).to_frame().T
 
         rows.append(_cached(cache / f"{row.item_id}.parquet", compute).assign(item_id=row.item_id))
-        if i % 25 == 0 or i == len(index):
-            log.info("functionals %s: %d/%d items", corpus, i, len(index))
+        progress.step(i)
     frame = pd.concat(rows, ignore_index=True)
     write_parquet(out, frame)
     return frame
@@ -178,6 +197,7 @@ def _label_rate_table(
     adapter = get_adapter(corpus)
     index = read_index(index_csv)
     parts = []
+    progress = Progress(f"{label} {corpus}", len(index), "recordings")
     for i, row in enumerate(index.to_dict(orient="records"), 1):
         path = Path(root) / row[path_column]
         labels = adapter.read_labels(Path(root), row)
@@ -195,7 +215,7 @@ def _label_rate_table(
         part["arousal"] = labels["arousal"].to_numpy()[:n]
         part["valence"] = labels["valence"].to_numpy()[:n]
         parts.append(part)
-        log.info("%s %s: %d/%d recordings", label, corpus, i, len(index))
+        progress.step(i)
     frame = pd.concat(parts, ignore_index=True)
     write_parquet(out, frame)
     return frame
@@ -577,14 +597,14 @@ def _npz_manifest(
     ``item_id``, the file relative to ``cache_dir``, and ``describe(arrays)``."""
     index = read_index(index_csv)
     rows = []
+    progress = Progress(label, len(index))
     for i, row in enumerate(index.to_dict(orient="records"), 1):
         path = Path(root) / row[path_column]
         target = cache / f"{row['item_id']}.npz"
         arrays = _npz_cached(target, lambda path=path: compute(path))
         rel = target.relative_to(Path(cache_dir)).as_posix()
         rows.append({"item_id": row["item_id"], "file": rel, **describe(arrays)})
-        if i % 25 == 0 or i == len(index):
-            log.info("%s: %d/%d items", label, i, len(index))
+        progress.step(i)
     frame = pd.DataFrame(rows)
     write_parquet(out, frame)
     return frame

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 import numpy as np
@@ -113,3 +114,16 @@ def test_video_windowed_fits_appearance_pca_on_training_recordings_only(tmp_path
         "arousal",
         "valence",
     ]
+
+
+@pytest.mark.parametrize(("n", "logged"), [(3, [1, 2, 3]), (101, [25, 50, 75, 100, 101])])
+def test_progress_lines_every_item_for_long_recordings(n: int, logged: list[int], caplog) -> None:
+    from emorepro.pipeline import Progress
+
+    progress = Progress("faces x", n)
+    with caplog.at_level(logging.INFO, logger="emorepro"):
+        for i in range(1, n + 1):
+            progress.step(i)
+    lines = [r.getMessage() for r in caplog.records]
+    assert [int(m.split(": ")[1].split("/")[0]) for m in lines] == logged
+    assert lines[-1].startswith(f"faces x: {n}/{n} items (") and "s left)" in lines[-1]

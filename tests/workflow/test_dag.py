@@ -301,7 +301,8 @@ def test_tables_ii_to_vi_and_fig2_are_filled_by_runs(run: Path) -> None:
             assert len(own) >= n_own, (card, table_id, len(own))
             assert own["corpus source"].str.startswith("synthetic twin (scale tiny").all()
         vi = pd.read_csv(tables / card / "table_6.csv")
-        assert vi[vi["method"] == "Proposed"]["reproduced"].notna().sum() >= 2, card
+        proposed = vi[vi["row"].str.startswith("proposed")]
+        assert proposed["reproduced"].notna().sum() >= 2, card
     base = run / "results/experiments/tzirakis2017"
     lm = json.loads(
         (base / "multimodal_landmarks/recola_avec2016/avec2016/metrics.json").read_text()

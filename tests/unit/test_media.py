@@ -7,13 +7,16 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+import emorepro.synth.layouts._categorical as categorical
 from emorepro.errors import CorruptInputError
+from emorepro.synth.layouts._categorical import ClipWriter, speaker
 from emorepro.synth.media import (
     iter_video_frames,
     probe_video,
     read_audio,
     write_video,
     write_wav,
+    x264_cpu_params,
 )
 
 SR = 16000
@@ -58,6 +61,45 @@ def test_write_video_byte_identical_and_round_trip(tmp_path: Path, suffix: str) 
     back, sr = read_audio(a)
     assert sr == SR and abs(back.size / sr - audio.size / SR) <= 0.1
     assert 0.15 < np.sqrt(np.mean(back**2)) < 0.25
+
+
+def test_mp4_bytes_do_not_depend_on_process_state(tmp_path: Path, monkeypatch) -> None:
+    """The same BAUM-1s-like clip (H.264 + AAC, 12 frames) encoded 10 times in one process.
+
+    File names of growing length shift the heap between encodes: with x264's AVX-512 kernels
+    this gave 2-4 different files (CI failure of the BAUM-1s determinism test).
+    """
+    captured: dict[str, tuple] = {}
+
+    def keep(path, frames, *, fps, audio=None, sr=None) -> None:
+        captured["clip"] = (list(frames), fps, audio, sr)
+
+    writer = ClipWriter("baum1s", 1, size=(128, 160), fps=30.0, sr=48000)
+    spk = speaker(1, "baum1s", "s002", language="Turkish", gender="M")
+    monkeypatch.setattr(categorical, "write_video", keep)
+    writer.write(tmp_path / "x.mp4", emotion="anger", spk=spk, duration_s=0.4, item="S002_001")
+    monkeypatch.undo()
+    frames, fps, audio, sr = captured["clip"]
+    files = set()
+    for i in range(10):
+        path = tmp_path / f"{'n' * (i + 1)}.mp4"
+        write_video(path, frames, fps=fps, audio=audio, sr=sr)
+        files.add(path.read_bytes())
+    assert len(files) == 1
+
+
+@pytest.mark.parametrize(
+    ("flags", "expected"),
+    [
+        ("fpu sse2 avx2 avx512f avx512dq avx512cd avx512bw avx512vl", {"x264-params": "asm=avx2"}),
+        ("fpu sse2 avx2 avx512f", {}),  # x264 needs all five for its AVX-512 kernels
+        ("fpu sse2 avx avx2 bmi2", {}),
+    ],
+)
+def test_x264_cpu_params(flags: str, expected: dict[str, str]) -> None:
+    info = f"processor\t: 0\nflags\t\t: {flags}\n\nprocessor\t: 1\nflags\t\t: {flags}\n"
+    assert x264_cpu_params(info) == expected
+    assert x264_cpu_params("Processor\t: AArch64\nFeatures\t: fp asimd\n") == {}
 
 
 def test_video_without_audio_and_odd_size(tmp_path: Path) -> None:

@@ -1,7 +1,8 @@
 """Deterministic audio/video writers and defensive readers.
 
 Writers are bit-exact: same inputs -> byte-identical files (single-threaded encoders,
-``bitexact`` codec and muxer flags, no creation-time metadata). Readers turn every failure
+``bitexact`` codec and muxer flags, no creation-time metadata, and x264's AVX-512 kernels
+switched off: see :func:`x264_cpu_params`). Readers turn every failure
 (missing, empty, corrupt file, missing stream, no samples or frames) into
 :class:`~emorepro.errors.CorruptInputError` naming the file.
 """
@@ -11,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from fractions import Fraction
+from functools import cache
 from pathlib import Path
 
 import av
@@ -26,6 +28,34 @@ _CODECS = {
     ".avi": ("mpeg4", "pcm_s16le", "s16", {"qscale": "4", "threads": "1"}),
 }
 _DECODE_ERRORS = (av.error.FFmpegError, OSError, ValueError, EOFError, IndexError)
+#: CPU flags (as /proc/cpuinfo spells them) that make libx264 pick its AVX-512 kernels
+_X264_AVX512_FLAGS = frozenset({"avx512f", "avx512cd", "avx512bw", "avx512dq", "avx512vl"})
+
+
+@cache
+def x264_cpu_params(cpuinfo: str | None = None) -> dict[str, str]:
+    """libx264 options that keep its output independent of the process' heap contents.
+
+    With its AVX-512 kernels (chosen when the CPU has F, CD, BW, DQ and VL), the libx264 in
+    PyAV's wheel (core 165) wrote different bytes for identical frames from one call to the
+    next in the same process, single-threaded, depending on what was allocated before (an
+    AAC stream opened beside it, the file name's length): measured on a 12-frame 160x128
+    BAUM-1s twin clip, 2-4 distinct files in 30 encodes. Restricting x264 to its AVX2 kernels
+    (``asm=avx2``: every x86 extension up to AVX2) gave one file in 30 encodes, the same one
+    Valgrind's CPU (no AVX-512) writes. Returns ``{}`` on CPUs without those flags (AVX2 and
+    older x86, ARM), where x264's own detection is kept. ``cpuinfo`` is for tests; ``None``
+    reads ``/proc/cpuinfo`` (absent on non-Linux hosts: no change).
+    """
+    if cpuinfo is None:
+        try:
+            cpuinfo = Path("/proc/cpuinfo").read_text(encoding="utf-8", errors="replace")
+        except OSError:
+            return {}
+    for line in cpuinfo.splitlines():
+        key, _, value = line.partition(":")
+        if key.strip() == "flags":
+            return {"x264-params": "asm=avx2"} if _X264_AVX512_FLAGS <= set(value.split()) else {}
+    return {}
 
 
 @dataclass(frozen=True)
@@ -91,13 +121,14 @@ def _encode(
                     raise ValueError(f"{path}: frame size {width}x{height} must be even")
                 vstream = out.add_stream(vcodec, rate=rate)
                 vstream.width, vstream.height, vstream.pix_fmt = width, height, "yuv420p"
-                vstream.options = dict(vopts)
+                vstream.options = dict(vopts) | (x264_cpu_params() if vcodec == "libx264" else {})
                 vstream.thread_count = 1
                 vstream.codec_context.flags |= 0x00800000  # AV_CODEC_FLAG_BITEXACT
             elif (height, width) != (vstream.height, vstream.width):
                 raise ValueError(f"{path}: frame {i} is {width}x{height}, not like frame 0")
-            # colour conversion here, single-threaded: swscale's threaded slices made the
-            # encoded bytes vary between identical runs (frames identical, files not)
+            # colour conversion here, single-threaded, so no thread count can reach the bytes
+            # (the run-to-run variation once blamed on swscale's slices was x264's AVX-512
+            # kernels: x264_cpu_params)
             vframe = av.VideoFrame.from_ndarray(rgb, format="rgb24").reformat(
                 format="yuv420p", threads=1
             )

@@ -37,7 +37,13 @@ def _check_config(args: argparse.Namespace) -> None:
 
 def _regress(args: argparse.Namespace) -> int:
     from emorepro.cards import load_cards
-    from emorepro.regression import check, load_expected, snapshot, write_expected
+    from emorepro.regression import (
+        check,
+        kernel_mismatch,
+        load_expected,
+        snapshot,
+        write_expected,
+    )
 
     expected_path = Path(args.expected or f"benchmarks/regression/{args.scale}.yaml")
     if args.update:
@@ -50,13 +56,17 @@ def _regress(args: argparse.Namespace) -> int:
             "scale and `emorepro regress --update` to record them"
         )
     cards = load_cards(args.cards) if args.cards else {}
-    failures, new = check(args.results, load_expected(expected_path), cards=cards)
+    expected = load_expected(expected_path)
+    failures, new = check(args.results, expected, cards=cards)
     for drift in new:
         print(drift.message())
     for drift in failures:
         print(drift.message())
-    n = len(load_expected(expected_path)["cells"])
+    n = len(expected["cells"])
     if failures:
+        note = kernel_mismatch(expected)
+        if note:
+            print(note)
         print(f"emorepro regress: {len(failures)} of {n} numbers drifted ({expected_path})")
         return 1
     print(f"emorepro regress: all {n} numbers within tolerance ({expected_path})")

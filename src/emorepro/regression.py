@@ -23,8 +23,8 @@ import yaml
 from emorepro.cards import iter_cells
 
 DEFAULT_TOLERANCE = 0.01
-#: Wider tolerances for results whose numbers come from float32 training (BLAS and CPU
-#: instruction sets may differ between machines; same machine and seed -> identical).
+#: Wider tolerances for results whose numbers come from float32 training (same kernels and
+#: seed -> identical; emorepro.numerics pins the CPU kernels, a BLAS build may still differ).
 TOLERANCES = {"/blstm_": 0.03, "/tzirakis2017/": 0.05}
 
 
@@ -111,19 +111,39 @@ def snapshot(
     results_root: Path | str, *, scale: str, seed: int, tolerance: float = DEFAULT_TOLERANCE
 ) -> dict[str, Any]:
     """Expectations from a finished run (for ``emorepro regress --update``); tolerance
-    ``tolerance`` except where :data:`TOLERANCES` names a wider one."""
+    ``tolerance`` except where :data:`TOLERANCES` names a wider one. Records the CPU kernels
+    in force (:func:`emorepro.numerics.cpu_kernels`): float32 training depends on them."""
 
     def tol(result: str) -> float:
         return max([tolerance, *(t for key, t in TOLERANCES.items() if key in result)])
 
+    from emorepro.numerics import cpu_kernels
+
     return {
         "scale": scale,
         "seed": seed,
+        "cpu_kernels": cpu_kernels(),
         "cells": [
             {"result": r, "metric": m, "expected": round(v, 6), "tolerance": tol(r)}
             for (r, m), v in sorted(collect(results_root).items())
         ],
     }
+
+
+def kernel_mismatch(expected: Mapping[str, Any]) -> str | None:
+    """A sentence naming the difference when the expectations were recorded with other CPU
+    kernels than this machine uses now (``None`` if equal or not recorded)."""
+    from emorepro.numerics import cpu_kernels
+
+    recorded = expected.get("cpu_kernels")
+    now = cpu_kernels()
+    if not recorded or dict(recorded) == now:
+        return None
+    return (
+        f"note: the expectations were recorded with CPU kernels {dict(recorded)}, this machine "
+        f"uses {now}; float32 training numbers differ between kernel sets "
+        "(see emorepro.numerics)"
+    )
 
 
 def write_expected(path: Path | str, data: Mapping[str, Any]) -> None:

@@ -16,7 +16,15 @@ from scipy import stats as ss
 from emorepro import tables
 from emorepro.cli import main
 from emorepro.figures import row_normalised
-from emorepro.regression import check, collect, load_expected, snapshot, write_expected
+from emorepro.numerics import cpu_kernels
+from emorepro.regression import (
+    check,
+    collect,
+    kernel_mismatch,
+    load_expected,
+    snapshot,
+    write_expected,
+)
 
 CARD = {
     "id": "mini",
@@ -260,6 +268,20 @@ def test_regress_command_exit_status(results: Path, tmp_path: Path, capsys) -> N
     assert "MISSING experiments/baselines/svm/rml/loso :: accuracy_fold_mean" in out
     missing = str(tmp_path / "no.yaml")
     assert main(["regress", "--results", str(results), "--expected", missing]) == 2
+
+
+def test_regress_names_other_cpu_kernels_on_drift(results: Path, tmp_path: Path, capsys) -> None:
+    exp = tmp_path / "tiny.yaml"
+    data = snapshot(results, scale="tiny", seed=7)
+    assert data["cpu_kernels"] == cpu_kernels()
+    assert kernel_mismatch(data) is None
+    data["cpu_kernels"] = {**data["cpu_kernels"], "torch": "AVX512"}
+    data["cells"][0]["expected"] += 1.0
+    write_expected(exp, data)
+    args = ["regress", "--results", str(results), "--expected", str(exp), "--cards", ""]
+    assert main(args) == 1
+    out = capsys.readouterr().out
+    assert "recorded with CPU kernels" in out and "'torch': 'AVX512'" in out
 
 
 def test_expected_file_is_yaml_with_header(tmp_path: Path) -> None:

@@ -127,7 +127,9 @@ def test_ccc_training_beats_constant_predictor(data, caplog) -> None:
     cfg = TrainConfig(loss="ccc", epochs=15, lr=1e-2, batch_size=4, seed=1, log_every=5)
     with caplog.at_level(logging.INFO, logger="emorepro"):
         model, hist = train(fresh_model(1), train_ds, dev_ds, cfg)
-    pred = predict(model, dev_ds, device="cpu")
+    # the trainer scored dev in batches of cfg.batch_size: the same batches give the same bits
+    # (another batch size changes float32 rounding in the BLAS kernels)
+    pred = predict(model, dev_ds, device="cpu", batch_size=cfg.batch_size)
     gold = np.concatenate([dev_ds.labels[it] for it in dev_ds.items])
     hat = np.concatenate([pred[it] for it in dev_ds.items])
     for k in range(2):

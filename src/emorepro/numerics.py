@@ -11,8 +11,9 @@ AVX-512 kernels and 0.78 with AVX2 kernels from the same inputs and seed. Import
 * ``ONEDNN_MAX_CPU_ISA=AVX2``: oneDNN (convolutions, RNNs).
 
 Every x86-64 CPU of the last decade (Intel since Haswell, AMD since Zen) runs the AVX2 path.
-They take effect only before torch runs its first kernel, so import emorepro first (the
-Snakemake scripts and the tests do). Set a variable yourself to opt out, e.g.
+They take effect if set before torch runs its first kernel (importing torch before emorepro
+is fine: checked bit for bit on a conv + LSTM step); the Snakemake scripts and the tests
+import emorepro before any kernel runs. Set a variable yourself to opt out, e.g.
 ``ATEN_CPU_CAPABILITY=default`` on an older CPU or ``avx512`` for speed; the regression of
 reproduced numbers records the kernels its expectations came from (:func:`cpu_kernels`).
 GPU kernels are not affected.

@@ -21,6 +21,7 @@ from typing import Any
 import yaml
 
 from emorepro.cards import iter_cells
+from emorepro.numerics import cpu_kernels
 
 DEFAULT_TOLERANCE = 0.01
 #: Wider tolerances for results whose numbers come from float32 training (same kernels and
@@ -117,8 +118,6 @@ def snapshot(
     def tol(result: str) -> float:
         return max([tolerance, *(t for key, t in TOLERANCES.items() if key in result)])
 
-    from emorepro.numerics import cpu_kernels
-
     return {
         "scale": scale,
         "seed": seed,
@@ -133,8 +132,6 @@ def snapshot(
 def kernel_mismatch(expected: Mapping[str, Any]) -> str | None:
     """A sentence naming the difference when the expectations were recorded with other CPU
     kernels than this machine uses now (``None`` if equal or not recorded)."""
-    from emorepro.numerics import cpu_kernels
-
     recorded = expected.get("cpu_kernels")
     now = cpu_kernels()
     if not recorded or dict(recorded) == now:

@@ -192,3 +192,23 @@ class MetricVariant:
         if self.ddof is not None:
             parts.append(f"ddof={self.ddof}")
         return f"{self.name}[{','.join(parts)}]" if parts else self.name
+
+    def describe(self) -> str:
+        """The long form stored beside every number (``metric_variants`` of a result).
+
+        >>> CCC_POOLED.describe()
+        'ccc[pooled over partition, population moments (ddof=0)]'
+        """
+        parts = []
+        if self.pooling is not None:
+            parts.append(_POOLING_TEXT.get(self.pooling, self.pooling))
+        if self.ddof is not None:
+            moments = {0: "population moments", 1: "sample moments"}.get(self.ddof, "moments")
+            parts.append(f"{moments} (ddof={self.ddof})")
+        return f"{self.name}[{', '.join(parts)}]" if parts else self.name
+
+
+_POOLING_TEXT = {"pooled": "pooled over partition", "per_recording": "mean over recordings"}
+
+#: The AVEC 2016 convention every continuous result of emorepro uses (pooled, ddof=0).
+CCC_POOLED = MetricVariant("ccc", "pooled", 0)

@@ -156,7 +156,7 @@ def functionals_step(
 ) -> pd.DataFrame:
     """openSMILE functionals per item (one row per item_id), cached per item."""
     from emorepro.features.opensmile_features import cache_key, functionals
-    from emorepro.synth.media import read_audio
+    from emorepro.media import read_audio
 
     index = read_index(index_csv)
     cache = Path(cache_dir) / cache_key(feature_set, level="functionals") / corpus
@@ -234,7 +234,7 @@ def windowed_step(
 ) -> pd.DataFrame:
     """Windowed functionals per label frame joined with the gold standard, one row per frame."""
     from emorepro.features.opensmile_features import cache_key, windowed_functionals
-    from emorepro.synth.media import read_audio
+    from emorepro.media import read_audio
 
     def compute(path: Path, labels: pd.DataFrame) -> pd.DataFrame:
         signal, sr = read_audio(path)
@@ -489,7 +489,7 @@ def lld_step(
     cached per recording, keyed by feature set, level and library version.
     """
     from emorepro.features.opensmile_features import cache_key, lld_at_label_rate, llds
-    from emorepro.synth.media import read_audio
+    from emorepro.media import read_audio
 
     def compute(path: Path, labels: pd.DataFrame) -> pd.DataFrame:
         times = labels["time_s"].to_numpy()
@@ -627,7 +627,7 @@ def logmel_step(
     """
     from emorepro.features import logmel as LM
     from emorepro.features.opensmile_features import cache_key
-    from emorepro.synth.media import read_audio
+    from emorepro.media import read_audio
 
     shift = LM.default_shift(length)
     key = cache_key("logmel", length=length, shift=shift, n_mels=64, fmin=20, fmax=8000)

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Sequence
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -28,6 +29,16 @@ from emorepro.errors import ConfigError, LeakageError
 
 SHEET_COLUMNS: tuple[str, ...] = ("fold", "item_id", "subject", "role")
 ROLES: tuple[str, ...] = ("train", "dev", "test")
+
+
+def read_sheet(path: Path | str) -> pd.DataFrame:
+    """A fold sheet CSV with item and subject ids kept as strings."""
+    return pd.read_csv(path, dtype={"item_id": str, "subject": str})
+
+
+def role_items(sheet: pd.DataFrame, role: str) -> list[str]:
+    """Item ids of one role of a (single-fold) sheet, in sheet order."""
+    return sheet.loc[sheet["role"] == role, "item_id"].tolist()
 
 
 def _sheet(rows: list[tuple[int, str, str, str]]) -> pd.DataFrame:

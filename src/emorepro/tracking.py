@@ -16,31 +16,13 @@ from __future__ import annotations
 
 import json
 import math
-import subprocess
 from collections.abc import Iterable, Mapping
-from functools import cache
 from pathlib import Path
 from typing import Any
 
+from emorepro.provenance import code_version
+
 RUN_KEY_TAG = "emorepro.run_key"
-
-
-@cache
-def code_version() -> str:
-    """Package version plus the git commit of the checkout when there is one."""
-    from emorepro import __version__
-
-    try:
-        commit = subprocess.run(
-            ["git", "rev-parse", "--short=12", "HEAD"],
-            capture_output=True,
-            text=True,
-            check=True,
-            cwd=Path(__file__).parent,
-        ).stdout.strip()
-    except (OSError, subprocess.CalledProcessError):
-        commit = "unknown"
-    return f"{__version__}+{commit}"
 
 
 def run_key(result: Mapping[str, Any]) -> str:

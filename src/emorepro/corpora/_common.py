@@ -14,6 +14,7 @@ import av
 import pandas as pd
 
 from emorepro.corpora.index import make_index, validate_index
+from emorepro.emotions import BASIC6
 from emorepro.errors import CorpusLayoutError, CorruptInputError
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9_.-]+")
@@ -24,6 +25,8 @@ class CategoricalAdapter:
 
     name: str = ""
     layout: str = ""
+    #: the class vocabulary in its fixed order (confusion matrices, per-class metrics)
+    labels: tuple[str, ...] = BASIC6
 
     def index(self, root: Path) -> pd.DataFrame:
         """Return the validated canonical index of the corpus copy at ``root``."""

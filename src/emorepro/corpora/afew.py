@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from emorepro.corpora._common import CategoricalAdapter, media_row, rel, safe_id
+from emorepro.emotions import SEVEN
 
 CLASSES: dict[str, str] = {
     "Angry": "anger",
@@ -39,6 +40,7 @@ class AfewAdapter(CategoricalAdapter):
     """Reads ``Train_AFEW/<class>/<id>.avi`` and ``Val_AFEW/<class>/<id>.avi``."""
 
     name = "afew"
+    labels = SEVEN
     layout = (
         "Train_AFEW/<Angry|Disgust|Fear|Happy|Neutral|Sad|Surprise>/<id>.avi and "
         "Val_AFEW/<class>/<id>.avi"

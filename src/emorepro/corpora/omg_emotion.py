@@ -23,6 +23,7 @@ from typing import Any
 import pandas as pd
 
 from emorepro.corpora._common import CategoricalAdapter, check_file, media_row, safe_id
+from emorepro.emotions import SEVEN
 from emorepro.errors import CorruptInputError
 
 EMOTIONS: dict[str, str] = {
@@ -41,6 +42,7 @@ class OmgEmotionAdapter(CategoricalAdapter):
     """Reads the OMG sheets and ``<video>/<utterance>`` clips."""
 
     name = "omg_emotion"
+    labels = SEVEN
     layout = (
         "omg_TrainVideos.csv + omg_ValidationVideos.csv (link,start,end,video,utterance,"
         "arousal,valence,EmotionMaxVote 0-6) and clips <video>/<utterance>.mp4"

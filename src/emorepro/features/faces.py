@@ -35,7 +35,7 @@ import cv2
 import numpy as np
 
 from emorepro.errors import CorruptInputError, EmoreproError
-from emorepro.synth.media import iter_video_frames, probe_video
+from emorepro.media import iter_video_frames, probe_video
 
 Box = tuple[int, int, int, int]
 Point = tuple[float, float]

@@ -46,7 +46,7 @@ from emorepro.features.landmarks import (
     procrustes_align,
 )
 from emorepro.features.video_descriptors import _MAX_BOX_GAP, require_a_face
-from emorepro.synth.media import iter_video_frames, probe_video
+from emorepro.media import iter_video_frames, probe_video
 
 log = logging.getLogger("emorepro")
 

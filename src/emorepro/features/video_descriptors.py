@@ -43,7 +43,7 @@ from emorepro.features.landmarks import (
     procrustes_align,
     similarity_transform,
 )
-from emorepro.synth.media import iter_video_frames, probe_video
+from emorepro.media import iter_video_frames, probe_video
 
 LBP_P, LBP_R = 8, 1
 N_LBP_BINS = LBP_P * (LBP_P - 1) + 3  # 59 bins of skimage "nri_uniform" (58 uniform + 1 other)

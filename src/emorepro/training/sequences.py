@@ -390,7 +390,7 @@ def load_recola_recording(
     :func:`resample_16k`, :func:`standardise_audio`; labels from ``adapter.read_labels``
     (arousal, valence every 40 ms from 0 s).
     """
-    from emorepro.synth.media import read_audio
+    from emorepro.media import read_audio
 
     root = Path(root)
     rel = row.get("audio_path")

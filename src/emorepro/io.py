@@ -1,0 +1,106 @@
+"""Atomic file writes and the small readers every step shares.
+
+Every writer builds its file beside the target (``.<name>.tmp``) and moves it into place
+with :func:`os.replace`, so an output path holds either a complete file or nothing new: a
+killed job, a full disk or an exception never leaves a partial file under the final name.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+
+def atomic_write(path: Path | str, write: Callable[[Path], None]) -> Path:
+    """Call ``write(tmp)`` for a temporary path beside ``path``, then rename it to ``path``.
+
+    The temporary file is removed if ``write`` raises (the exception propagates), so nothing
+    is left behind at either path.
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        write(tmp)
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    return path
+
+
+def write_text(path: Path | str, text: str) -> Path:
+    """Write ``text`` (UTF-8) atomically."""
+    return atomic_write(path, lambda p: p.write_text(text, encoding="utf-8"))
+
+
+def write_json(path: Path | str, data: Mapping[str, Any]) -> Path:
+    """Write JSON atomically: keys sorted, indent 2, floats as Python ``repr``."""
+    return write_text(path, json.dumps(data, indent=2, sort_keys=True) + "\n")
+
+
+def read_json(path: Path | str) -> Any:
+    """Parse a JSON file."""
+    return json.loads(Path(path).read_text(encoding="utf-8"))
+
+
+def write_parquet(path: Path | str, frame: pd.DataFrame) -> Path:
+    """Write a data frame as Parquet (without its index) atomically."""
+    return atomic_write(path, lambda p: frame.to_parquet(p, index=False))
+
+
+def write_csv(path: Path | str, frame: pd.DataFrame) -> Path:
+    """Write a data frame as CSV (without its index) atomically."""
+    return atomic_write(path, lambda p: frame.to_csv(p, index=False))
+
+
+def write_npz(path: Path | str, arrays: Mapping[str, np.ndarray]) -> Path:
+    """Write arrays as a compressed ``.npz`` atomically."""
+
+    def write(p: Path) -> None:
+        with p.open("wb") as fh:
+            np.savez_compressed(fh, **arrays)
+
+    return atomic_write(path, write)
+
+
+def read_npz(path: Path | str) -> dict[str, np.ndarray]:
+    """Every array of an ``.npz`` file, loaded into memory."""
+    with np.load(path) as data:
+        return {k: data[k] for k in data.files}
+
+
+def cached_frame(path: Path, compute: Callable[[], pd.DataFrame]) -> pd.DataFrame:
+    """The data frame cached at ``path``; computed and written (atomically) when absent."""
+    if path.exists():
+        return pd.read_parquet(path)
+    frame = compute()
+    write_parquet(path, frame)
+    return frame
+
+
+def cached_arrays(
+    path: Path, compute: Callable[[], Mapping[str, np.ndarray]]
+) -> dict[str, np.ndarray]:
+    """The arrays cached at ``path`` (``.npz``); computed and written when absent."""
+    if path.exists():
+        return read_npz(path)
+    arrays = dict(compute())
+    write_npz(path, arrays)
+    return arrays
+
+
+def file_digest(path: Path | str, *, length: int = 16) -> str:
+    """The first ``length`` hex digits of the SHA-256 of a file's bytes."""
+    digest = hashlib.sha256()
+    with Path(path).open("rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()[:length]

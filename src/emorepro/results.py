@@ -1,0 +1,213 @@
+"""The result contract: what every experiment writes, and the one function that writes it.
+
+A result is a folder ``experiments/<family>/<experiment>/<corpus>/<protocol>[/pp-<grid>]/``
+holding ``predictions.parquet`` (one row per prediction, kept so that others can re-score
+it) and ``metrics.json``, validated by ``schemas/result.schema.json``:
+
+* identity: ``paper``, ``family``, ``experiment``, ``postprocess``, ``corpus``, ``protocol``;
+* ``task``: ``regression`` (``targets``, CCC), ``classification`` (``labels``: the corpus
+  adapter's class vocabulary, ``confusion``) or ``analysis`` (a measurement such as unit
+  correlations, ``targets`` name what was measured);
+* ``source``: ``{"kind": real | synthetic, "scale", "seed"}``; ``profile`` of a network;
+* ``settings`` (the job's scientific parameters) and their ``settings_sha256``;
+  ``fold_sheet_sha256``; ``rule``; ``code_version``;
+* ``metrics`` with a ``metric_variants`` entry for every key except counts (``n_*``), and
+  ``folds`` (per-fold metrics and parameters).
+
+Figures, the MLflow mirror and the tables read the task and the source from the result,
+never from its path. :func:`write_result` writes the predictions first and ``metrics.json``
+last (both atomically), so a ``metrics.json`` on disk marks a complete result.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from functools import cache
+from importlib import resources
+from pathlib import Path
+from typing import Any, Literal
+
+import jsonschema
+import pandas as pd
+
+from emorepro.errors import CorruptInputError, EmoreproError
+from emorepro.io import read_json, write_json, write_parquet
+from emorepro.provenance import code_version
+
+FORMAT = 1
+Task = Literal["regression", "classification", "analysis"]
+TASKS: tuple[str, ...] = ("regression", "classification", "analysis")
+
+
+@cache
+def result_schema() -> dict[str, Any]:
+    """The JSON schema of ``metrics.json`` shipped with the package."""
+    text = resources.files("emorepro.schemas").joinpath("result.schema.json").read_text()
+    return json.loads(text)
+
+
+@dataclass(frozen=True)
+class Source:
+    """Where the data of a result came from: a real corpus or a synthetic twin."""
+
+    kind: Literal["real", "synthetic"]
+    scale: str | None
+    seed: int
+
+    @classmethod
+    def from_mapping(cls, data: Mapping[str, Any]) -> Source:
+        """From ``{"source" | "kind": ..., "scale": ..., "seed": ...}`` (a job's params)."""
+        kind = data.get("kind", data.get("source"))
+        if kind not in ("real", "synthetic"):
+            raise EmoreproError(f"source must be 'real' or 'synthetic', got {kind!r}")
+        scale = data.get("scale") if kind == "synthetic" else None
+        return cls(kind, scale, int(data["seed"]))
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"kind": self.kind, "scale": self.scale, "seed": self.seed}
+
+    def describe(self) -> str:
+        """``real corpus`` or ``synthetic twin (scale tiny, seed 2017)``."""
+        if self.kind == "real":
+            return "real corpus"
+        return f"synthetic twin (scale {self.scale}, seed {self.seed})"
+
+
+def source_of(result: Mapping[str, Any]) -> Source:
+    """The :class:`Source` recorded in a result."""
+    return Source.from_mapping(result["source"])
+
+
+def settings_hash(settings: Mapping[str, Any]) -> str:
+    """SHA-256 of the settings as canonical JSON (sorted keys, no whitespace)."""
+    text = json.dumps(settings, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class Identity:
+    """Who a result is: fixed by the job before it computes anything."""
+
+    paper: str
+    family: str
+    experiment: str
+    corpus: str
+    protocol: str
+    source: Source
+    rule: str
+    fold_sheet_sha256: str
+    settings: Mapping[str, Any] = field(default_factory=dict)
+    postprocess: str | None = None
+
+
+@dataclass
+class Outcome:
+    """What a run computed. ``metric_variants`` must name a variant for every metric key
+    except counts (``n_*``); ``files`` lists other files the run wrote into the result
+    folder (complete before :func:`write_result` is called)."""
+
+    task: Task
+    predictions: pd.DataFrame
+    metrics: dict[str, float]
+    metric_variants: dict[str, str]
+    folds: list[dict[str, Any]]
+    params: dict[str, Any] = field(default_factory=dict)
+    labels: Sequence[str] | None = None
+    targets: Sequence[str] | None = None
+    confusion: Mapping[str, Any] | None = None
+    profile: str | None = None
+    files: Sequence[str] = ()
+    device: str | None = None
+    timing: Sequence[Mapping[str, Any]] = ()
+    extra: Mapping[str, Any] = field(default_factory=dict)
+    raw_metrics: Mapping[str, Any] | None = None
+
+
+def build_result(identity: Identity, outcome: Outcome) -> dict[str, Any]:
+    """The ``metrics.json`` content of a run (validated; see the module docstring)."""
+    result: dict[str, Any] = {
+        "format": FORMAT,
+        "paper": identity.paper,
+        "family": identity.family,
+        "experiment": identity.experiment,
+        "postprocess": identity.postprocess,
+        "corpus": identity.corpus,
+        "protocol": identity.protocol,
+        "task": outcome.task,
+        "source": identity.source.to_dict(),
+        "profile": outcome.profile,
+        "settings": dict(identity.settings),
+        "settings_sha256": settings_hash(identity.settings),
+        "rule": identity.rule,
+        "fold_sheet_sha256": identity.fold_sheet_sha256,
+        "code_version": code_version(),
+        "metrics": dict(outcome.metrics),
+        "metric_variants": dict(outcome.metric_variants),
+        "folds": list(outcome.folds),
+        "params": dict(outcome.params),
+    }
+    optional = {
+        "labels": list(outcome.labels) if outcome.labels is not None else None,
+        "targets": list(outcome.targets) if outcome.targets is not None else None,
+        "confusion": dict(outcome.confusion) if outcome.confusion is not None else None,
+        "files": list(outcome.files) or None,
+        "device": outcome.device,
+        "timing": list(outcome.timing) or None,
+        "extra": dict(outcome.extra) or None,
+        "raw_metrics": dict(outcome.raw_metrics) if outcome.raw_metrics is not None else None,
+    }
+    result.update({k: v for k, v in optional.items() if v is not None})
+    validate_result(result, where=f"{identity.family}/{identity.experiment}")
+    return result
+
+
+def validate_result(result: Mapping[str, Any], *, where: str) -> None:
+    """Check a result against the schema and the rules the schema cannot state; errors name
+    ``where`` (a file or an experiment) and the offending key."""
+    validator = jsonschema.Draft202012Validator(result_schema())
+    errors = sorted(validator.iter_errors(result), key=lambda e: list(e.absolute_path))
+    if errors:
+        err = errors[0]
+        key = "/".join(str(p) for p in err.absolute_path) or "(top level)"
+        raise EmoreproError(f"{where}: result key {key}: {err.message} (result.schema.json)")
+    metrics = {k for k in result["metrics"] if not k.startswith("n_")}
+    missing = sorted(metrics - set(result["metric_variants"]))
+    if missing:
+        raise EmoreproError(f"{where}: metrics {missing} have no metric_variants entry")
+    confusion = result.get("confusion")
+    if confusion is not None and list(confusion["labels"]) != list(result.get("labels", [])):
+        raise EmoreproError(f"{where}: confusion labels differ from the result's labels")
+
+
+def write_result(
+    identity: Identity,
+    outcome: Outcome,
+    *,
+    metrics_path: Path | str,
+    predictions_path: Path | str,
+) -> dict[str, Any]:
+    """Validate, then write ``predictions.parquet`` and (last) ``metrics.json``; returns the
+    result dict. Nothing is written when validation fails."""
+    result = build_result(identity, outcome)
+    write_parquet(predictions_path, outcome.predictions)
+    write_json(metrics_path, result)
+    return result
+
+
+def read_result(path: Path | str) -> dict[str, Any]:
+    """A ``metrics.json`` (or the folder holding it), validated; errors name the file."""
+    path = Path(path)
+    if path.is_dir():
+        path = path / "metrics.json"
+    try:
+        data = read_json(path)
+    except (OSError, ValueError) as err:
+        raise CorruptInputError(path, f"unreadable result ({err})", fix="rerun its job") from None
+    try:
+        validate_result(data, where=str(path))
+    except EmoreproError as err:
+        raise CorruptInputError(path, str(err), fix="rerun the job that writes it") from None
+    return data

@@ -17,9 +17,16 @@ Audio is inside the ``.avi``.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
-from emorepro.corpora._common import CategoricalAdapter, media_row, rel, safe_id
+from emorepro.corpora._common import (
+    CategoricalAdapter,
+    Row,
+    clip_row,
+    folder_label,
+    partition_sources,
+    safe_id,
+    subfolders,
+)
 from emorepro.emotions import SEVEN
 
 CLASSES: dict[str, str] = {
@@ -34,41 +41,34 @@ CLASSES: dict[str, str] = {
 #: accepted subset folder names -> partition
 SUBSETS: dict[str, str] = {"Train_AFEW": "train", "Train": "train", "Val_AFEW": "dev", "Val": "dev"}
 VIDEO_EXT: tuple[str, ...] = (".avi", ".mp4")
+LAYOUT = (
+    "Train_AFEW/<Angry|Disgust|Fear|Happy|Neutral|Sad|Surprise>/<id>.avi and "
+    "Val_AFEW/<class>/<id>.avi"
+)
 
 
-class AfewAdapter(CategoricalAdapter):
-    """Reads ``Train_AFEW/<class>/<id>.avi`` and ``Val_AFEW/<class>/<id>.avi``."""
-
-    name = "afew"
-    labels = SEVEN
-    layout = (
-        "Train_AFEW/<Angry|Disgust|Fear|Happy|Neutral|Sad|Surprise>/<id>.avi and "
-        "Val_AFEW/<class>/<id>.avi"
+def read_rows(adapter: CategoricalAdapter, root: Path) -> list[Row]:
+    """One row per ``<subset>/<class>/<id>.avi``; the clip id is also the subject."""
+    subsets = partition_sources(
+        adapter, root, SUBSETS, Path.is_dir, problem="neither Train_AFEW/ nor Val_AFEW/ found"
     )
-
-    def rows(self, root: Path) -> list[dict[str, Any]]:
-        subsets = [(root / d, p) for d, p in SUBSETS.items() if (root / d).is_dir()]
-        if not subsets:
-            raise self.layout_error(root, "neither Train_AFEW/ nor Val_AFEW/ found")
-        rows: list[dict[str, Any]] = []
-        for sdir, partition in subsets:
-            for cdir in sorted(p for p in sdir.iterdir() if p.is_dir()):
-                if cdir.name not in CLASSES:
-                    raise self.layout_error(
-                        root, f"unknown class folder {rel(root, cdir)!r}; expected one of "
-                        f"{list(CLASSES)}",
-                    )  # fmt: skip
-                for clip in sorted(cdir.iterdir()):
-                    if clip.suffix.lower() not in VIDEO_EXT:
-                        continue
-                    rows.append({
-                        "item_id": safe_id(partition, clip.stem),
-                        "subject": safe_id(clip.stem),
-                        "emotion": CLASSES[cdir.name],
-                        "partition": partition,
-                        **media_row(root, clip),
-                    })  # fmt: skip
-        return rows
+    rows: list[Row] = []
+    for sdir, partition in subsets:
+        for cdir in subfolders(sdir):
+            emotion = folder_label(adapter, root, cdir, cdir.name, CLASSES, what="class")
+            rows += [
+                clip_row(
+                    root,
+                    clip,
+                    item_id=safe_id(partition, clip.stem),
+                    subject=safe_id(clip.stem),
+                    emotion=emotion,
+                    partition=partition,
+                )
+                for clip in sorted(cdir.iterdir())
+                if clip.suffix.lower() in VIDEO_EXT
+            ]
+    return rows
 
 
-ADAPTER = AfewAdapter()
+ADAPTER = CategoricalAdapter(name="afew", layout=LAYOUT, read_rows=read_rows, labels=SEVEN)

@@ -22,9 +22,8 @@ from __future__ import annotations
 
 import csv
 from pathlib import Path
-from typing import Any
 
-from emorepro.corpora._common import CategoricalAdapter, check_file, media_row
+from emorepro.corpora._common import CategoricalAdapter, Row, check_file, clip_row
 from emorepro.errors import CorruptInputError
 
 BASIC: dict[int, str] = {
@@ -33,61 +32,65 @@ BASIC: dict[int, str] = {
 KNOWN_CODES: frozenset[int] = frozenset(range(1, 14))
 SHEET = "Annotations_BAUM1s.csv"
 CLIP_DIRS: tuple[str, ...] = ("BAUM1s_MP4 - All", "BAUM1s_MP4_all", "BAUM1s_MP4_All")
+LAYOUT = (
+    "Annotations_BAUM1s.csv (CSV export of Annotations_BAUM1s.xlsx; column 2 = subject, "
+    "4 = clip, 6 = emotion code 1-13) + 'BAUM1s_MP4 - All/s<NNN>/<clip>.mp4'"
+)
 
 
-class Baum1sAdapter(CategoricalAdapter):
-    """Reads ``Annotations_BAUM1s.csv`` + ``BAUM1s_MP4 - All/s<NNN>/<clip>.mp4``."""
-
-    name = "baum1s"
-    layout = (
-        "Annotations_BAUM1s.csv (CSV export of Annotations_BAUM1s.xlsx; column 2 = subject, "
-        "4 = clip, 6 = emotion code 1-13) + 'BAUM1s_MP4 - All/s<NNN>/<clip>.mp4'"
-    )
-
-    def rows(self, root: Path) -> list[dict[str, Any]]:
-        sheet = root / SHEET
-        if not sheet.is_file():
-            if (root / "Annotations_BAUM1s.xlsx").is_file():
-                raise self.layout_error(
-                    root, "found Annotations_BAUM1s.xlsx but not its CSV export; save the sheet "
-                    f"as {SHEET} (same columns) next to it",
-                )  # fmt: skip
-            raise self.layout_error(root, f"annotation sheet {SHEET} not found")
-        check_file(sheet)
-        clip_dir = next((root / d for d in CLIP_DIRS if (root / d).is_dir()), None)
-        if clip_dir is None:
-            raise self.layout_error(root, "clip folder 'BAUM1s_MP4 - All' not found")
-        with open(sheet, newline="", encoding="utf-8-sig") as fh:
-            table = [r for r in csv.reader(fh) if any(c.strip() for c in r)]
-        rows: list[dict[str, Any]] = []
-        for line, rec in enumerate(table, start=1):
-            if len(rec) < 6:
-                raise CorruptInputError(sheet, f"row {line} has {len(rec)} columns, need >= 6")
-            subj, clip, code = rec[1].strip(), rec[3].strip(), rec[5].strip()
-            if line == 1 and not code.isdigit():
-                continue  # header row
-            if not code.isdigit() or int(code) not in KNOWN_CODES:
-                raise CorruptInputError(
-                    sheet, f"row {line} (clip {clip!r}): unknown emotion code {code!r}",
-                    fix="use the BAUM-1s codes 1-13",
-                )  # fmt: skip
-            if int(code) not in BASIC:
-                continue
-            if not subj.isdigit():
-                raise CorruptInputError(sheet, f"row {line}: subject {subj!r} is not a number")
-            subject = f"s{int(subj):03d}"
-            path = clip_dir / subject / f"{clip}.mp4"
-            check_file(path, referenced_by=sheet)
-            gender = rec[2].strip()[:1].upper() if len(rec) > 2 else ""
-            rows.append({
-                "item_id": clip,
-                "subject": subject,
-                "emotion": BASIC[int(code)],
-                "gender": gender if gender in ("F", "M") else None,
-                "language": "Turkish",
-                **media_row(root, path),
-            })  # fmt: skip
-        return rows
+def find_sheet(adapter: CategoricalAdapter, root: Path) -> Path:
+    """The annotation sheet; an xlsx without its CSV export asks for the export."""
+    sheet = root / SHEET
+    if not sheet.is_file():
+        if (root / "Annotations_BAUM1s.xlsx").is_file():
+            raise adapter.layout_error(
+                root, "found Annotations_BAUM1s.xlsx but not its CSV export; save the sheet "
+                f"as {SHEET} (same columns) next to it",
+            )  # fmt: skip
+        raise adapter.layout_error(root, f"annotation sheet {SHEET} not found")
+    check_file(sheet)
+    return sheet
 
 
-ADAPTER = Baum1sAdapter()
+def read_rows(adapter: CategoricalAdapter, root: Path) -> list[Row]:
+    """One row per sheet line with a six-basic emotion code; other known codes are skipped."""
+    sheet = find_sheet(adapter, root)
+    clip_dir = next((root / d for d in CLIP_DIRS if (root / d).is_dir()), None)
+    if clip_dir is None:
+        raise adapter.layout_error(root, "clip folder 'BAUM1s_MP4 - All' not found")
+    with open(sheet, newline="", encoding="utf-8-sig") as fh:
+        table = [r for r in csv.reader(fh) if any(c.strip() for c in r)]
+    rows: list[Row] = []
+    for line, rec in enumerate(table, start=1):
+        if len(rec) < 6:
+            raise CorruptInputError(sheet, f"row {line} has {len(rec)} columns, need >= 6")
+        subj, clip, code = rec[1].strip(), rec[3].strip(), rec[5].strip()
+        if line == 1 and not code.isdigit():
+            continue  # header row
+        if not code.isdigit() or int(code) not in KNOWN_CODES:
+            raise CorruptInputError(
+                sheet, f"row {line} (clip {clip!r}): unknown emotion code {code!r}",
+                fix="use the BAUM-1s codes 1-13",
+            )  # fmt: skip
+        if int(code) not in BASIC:
+            continue
+        if not subj.isdigit():
+            raise CorruptInputError(sheet, f"row {line}: subject {subj!r} is not a number")
+        subject = f"s{int(subj):03d}"
+        gender = rec[2].strip()[:1].upper() if len(rec) > 2 else ""
+        rows.append(
+            clip_row(
+                root,
+                clip_dir / subject / f"{clip}.mp4",
+                listed_in=sheet,
+                item_id=clip,
+                subject=subject,
+                emotion=BASIC[int(code)],
+                gender=gender if gender in ("F", "M") else None,
+                language="Turkish",
+            )
+        )
+    return rows
+
+
+ADAPTER = CategoricalAdapter(name="baum1s", layout=LAYOUT, read_rows=read_rows)

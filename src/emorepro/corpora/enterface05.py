@@ -19,9 +19,16 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import Any
 
-from emorepro.corpora._common import CategoricalAdapter, media_row, rel, safe_id
+from emorepro.corpora._common import (
+    CategoricalAdapter,
+    Row,
+    clip_row,
+    folder_label,
+    rel,
+    safe_id,
+    subfolders,
+)
 
 EMOTIONS: dict[str, str] = {
     "anger": "an",
@@ -34,56 +41,53 @@ EMOTIONS: dict[str, str] = {
 _SUBJECT = re.compile(r"^subject[ _-]?(\d+)$", re.IGNORECASE)
 _SENTENCE = re.compile(r"^sentence[ _-]?(\d+)$", re.IGNORECASE)
 _LAST_NUMBER = re.compile(r"(\d+)\D*$")
+LAYOUT = (
+    "subject <N>/<anger|disgust|fear|happiness|sadness|surprise>/sentence <M>/"
+    "s<N>_<an|di|fe|ha|sa|su>_<M>.avi (subject 6 without sentence folders)"
+)
 
 
-class Enterface05Adapter(CategoricalAdapter):
-    """Reads ``subject <N>/<emotion>/[sentence <M>/]s<N>_<code>_<M>.avi``."""
+def sentence_of(clip: Path) -> str:
+    """``<M>`` of a ``sentence <M>`` parent folder, else the last number of the file name."""
+    sm = _SENTENCE.match(clip.parent.name)
+    nm = _LAST_NUMBER.search(clip.stem)
+    return sm.group(1) if sm else (nm.group(1) if nm else clip.stem)
 
-    name = "enterface05"
-    layout = (
-        "subject <N>/<anger|disgust|fear|happiness|sadness|surprise>/sentence <M>/"
-        "s<N>_<an|di|fe|ha|sa|su>_<M>.avi (subject 6 without sentence folders)"
+
+def read_rows(adapter: CategoricalAdapter, root: Path) -> list[Row]:
+    """One row per clip under ``subject <N>/<emotion>/``; emotion = the emotion folder."""
+    subjects = sorted(
+        (int(m.group(1)), p) for p in subfolders(root) if (m := _SUBJECT.match(p.name))
     )
-
-    def rows(self, root: Path) -> list[dict[str, Any]]:
-        subjects = sorted(
-            (int(m.group(1)), p)
-            for p in root.iterdir()
-            if p.is_dir() and (m := _SUBJECT.match(p.name))
-        )
-        if not subjects:
-            raise self.layout_error(root, "no 'subject <N>' folders found")
-        rows: list[dict[str, Any]] = []
-        used: set[str] = set()
-        for num, sdir in subjects:
-            for edir in sorted(p for p in sdir.iterdir() if p.is_dir()):
-                emotion = edir.name.lower()
-                if emotion not in EMOTIONS:
-                    raise self.layout_error(
+    if not subjects:
+        raise adapter.layout_error(root, "no 'subject <N>' folders found")
+    rows: list[Row] = []
+    used: set[str] = set()
+    for num, sdir in subjects:
+        for edir in subfolders(sdir):
+            emotion = edir.name.lower()
+            code = folder_label(adapter, root, edir, emotion, EMOTIONS, what="emotion")
+            clips = sorted(edir.rglob("*.avi"))
+            if not clips:
+                raise adapter.layout_error(root, f"emotion folder {rel(root, edir)!r} is empty")
+            for clip in clips:
+                sentence = sentence_of(clip)
+                item = safe_id(f"s{num}", code, sentence)
+                if item in used:
+                    item = safe_id(rel(root, clip).rsplit(".", 1)[0].replace("/", "_"))
+                used.add(item)
+                rows.append(
+                    clip_row(
                         root,
-                        f"unknown emotion folder {rel(root, edir)!r}; expected one of "
-                        f"{sorted(EMOTIONS)}",
+                        clip,
+                        item_id=item,
+                        subject=f"s{num}",
+                        emotion=emotion,
+                        language="English",
+                        sentence=sentence,
                     )
-                clips = sorted(edir.rglob("*.avi"))
-                if not clips:
-                    raise self.layout_error(root, f"emotion folder {rel(root, edir)!r} is empty")
-                for clip in clips:
-                    sm = _SENTENCE.match(clip.parent.name)
-                    nm = _LAST_NUMBER.search(clip.stem)
-                    sentence = sm.group(1) if sm else (nm.group(1) if nm else clip.stem)
-                    item = safe_id(f"s{num}", EMOTIONS[emotion], sentence)
-                    if item in used:
-                        item = safe_id(rel(root, clip).rsplit(".", 1)[0].replace("/", "_"))
-                    used.add(item)
-                    rows.append({
-                        "item_id": item,
-                        "subject": f"s{num}",
-                        "emotion": emotion,
-                        "language": "English",
-                        "sentence": sentence,
-                        **media_row(root, clip),
-                    })  # fmt: skip
-        return rows
+                )
+    return rows
 
 
-ADAPTER = Enterface05Adapter()
+ADAPTER = CategoricalAdapter(name="enterface05", layout=LAYOUT, read_rows=read_rows)

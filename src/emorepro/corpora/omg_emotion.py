@@ -18,11 +18,17 @@ Subject = the ``video`` id (one monologue video = one speaker). Audio is inside 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 import pandas as pd
 
-from emorepro.corpora._common import CategoricalAdapter, check_file, media_row, safe_id
+from emorepro.corpora._common import (
+    CategoricalAdapter,
+    Row,
+    check_file,
+    clip_row,
+    partition_sources,
+    safe_id,
+)
 from emorepro.emotions import SEVEN
 from emorepro.errors import CorruptInputError
 
@@ -36,54 +42,59 @@ SHEETS: dict[str, str] = {
     "omg_TestVideos_WithLabels.csv": "test",
 }
 REQUIRED: tuple[str, ...] = ("video", "utterance", "EmotionMaxVote")
+LAYOUT = (
+    "omg_TrainVideos.csv + omg_ValidationVideos.csv (link,start,end,video,utterance,"
+    "arousal,valence,EmotionMaxVote 0-6) and clips <video>/<utterance>.mp4"
+)
 
 
-class OmgEmotionAdapter(CategoricalAdapter):
-    """Reads the OMG sheets and ``<video>/<utterance>`` clips."""
+def read_sheet(sheet: Path) -> list[dict[str, str]]:
+    """The sheet's records keyed by the :data:`REQUIRED` names (column case ignored)."""
+    check_file(sheet)
+    table = pd.read_csv(sheet, dtype=str, keep_default_na=False)
+    table.columns = [c.strip() for c in table.columns]
+    lower = {c.lower(): c for c in table.columns}
+    missing = [c for c in REQUIRED if c.lower() not in lower]
+    if missing:
+        raise CorruptInputError(sheet, f"missing columns {missing}")
+    return [{c: rec[lower[c.lower()]] for c in REQUIRED} for rec in table.to_dict("records")]
 
-    name = "omg_emotion"
-    labels = SEVEN
-    layout = (
-        "omg_TrainVideos.csv + omg_ValidationVideos.csv (link,start,end,video,utterance,"
-        "arousal,valence,EmotionMaxVote 0-6) and clips <video>/<utterance>.mp4"
+
+def read_rows(adapter: CategoricalAdapter, root: Path) -> list[Row]:
+    """One row per sheet line; partition from the sheet, subject = the video id."""
+    sheets = partition_sources(
+        adapter,
+        root,
+        SHEETS,
+        Path.is_file,
+        problem="no omg_TrainVideos.csv / omg_ValidationVideos.csv",
     )
-
-    def rows(self, root: Path) -> list[dict[str, Any]]:
-        sheets = [(root / f, p) for f, p in SHEETS.items() if (root / f).is_file()]
-        if not sheets:
-            raise self.layout_error(root, "no omg_TrainVideos.csv / omg_ValidationVideos.csv")
-        rows: list[dict[str, Any]] = []
-        for sheet, partition in sheets:
-            check_file(sheet)
-            table = pd.read_csv(sheet, dtype=str, keep_default_na=False)
-            table.columns = [c.strip() for c in table.columns]
-            lower = {c.lower(): c for c in table.columns}
-            missing = [c for c in REQUIRED if c.lower() not in lower]
-            if missing:
-                raise CorruptInputError(sheet, f"missing columns {missing}")
-            col = {c: lower[c.lower()] for c in REQUIRED}
-            for line, rec in enumerate(table.to_dict(orient="records"), start=2):
-                video, utt = rec[col["video"]].strip(), rec[col["utterance"]].strip()
-                raw = rec[col["EmotionMaxVote"]].strip()
-                code = raw[:-2] if raw.endswith(".0") else raw
-                if code not in EMOTIONS:
-                    raise CorruptInputError(
-                        sheet, f"line {line} ({video}/{utt}): unknown EmotionMaxVote {raw!r}",
-                        fix="codes are 0 anger .. 6 surprise",
-                    )  # fmt: skip
-                name = utt if utt.lower().endswith(".mp4") else f"{utt}.mp4"
-                path = root / video / name
-                check_file(path, referenced_by=sheet)
-                rows.append({
-                    "item_id": safe_id(partition, video, name.rsplit(".", 1)[0]),
-                    "subject": video,
-                    "emotion": EMOTIONS[code],
-                    "partition": partition,
-                    "language": "English",
-                    "sentence": name.rsplit(".", 1)[0],
-                    **media_row(root, path),
-                })  # fmt: skip
-        return rows
+    rows: list[Row] = []
+    for sheet, partition in sheets:
+        for line, rec in enumerate(read_sheet(sheet), start=2):
+            video, utt = rec["video"].strip(), rec["utterance"].strip()
+            raw = rec["EmotionMaxVote"].strip()
+            code = raw[:-2] if raw.endswith(".0") else raw
+            if code not in EMOTIONS:
+                raise CorruptInputError(
+                    sheet, f"line {line} ({video}/{utt}): unknown EmotionMaxVote {raw!r}",
+                    fix="codes are 0 anger .. 6 surprise",
+                )  # fmt: skip
+            name = utt if utt.lower().endswith(".mp4") else f"{utt}.mp4"
+            rows.append(
+                clip_row(
+                    root,
+                    root / video / name,
+                    listed_in=sheet,
+                    item_id=safe_id(partition, video, name.rsplit(".", 1)[0]),
+                    subject=video,
+                    emotion=EMOTIONS[code],
+                    partition=partition,
+                    language="English",
+                    sentence=name.rsplit(".", 1)[0],
+                )
+            )
+    return rows
 
 
-ADAPTER = OmgEmotionAdapter()
+ADAPTER = CategoricalAdapter(name="omg_emotion", layout=LAYOUT, read_rows=read_rows, labels=SEVEN)

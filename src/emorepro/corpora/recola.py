@@ -40,6 +40,7 @@ from __future__ import annotations
 
 import math
 import re
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -47,8 +48,9 @@ import numpy as np
 import pandas as pd
 import soundfile as sf
 
-from emorepro.corpora.index import make_index, validate_index
-from emorepro.errors import CorpusLayoutError, CorruptInputError
+from emorepro.corpora._common import Row, corpus_root, finish_index, layout_error, rel
+from emorepro.corpora.base import CorpusAdapter
+from emorepro.errors import CorruptInputError
 
 FRAME_S = 0.04
 FPS = 25.0
@@ -156,6 +158,79 @@ def _audio_info(path: Path) -> tuple[float, int]:
     return info.frames / info.samplerate, int(info.samplerate)
 
 
+@dataclass(frozen=True)
+class RecordingFolders:
+    """Where one RECOLA package keeps each recording's files (folders relative to the root)."""
+
+    #: folder of ``<name>.wav``
+    audio: str
+    #: folder of ``<name>.mp4``
+    video: str
+    #: folder of ``<dim>/<name><label_ext>``
+    labels: str
+    label_ext: str
+    #: what error messages call one label file
+    label_file: str
+    #: file stems that name a recording
+    names: re.Pattern[str]
+
+    def recordings(self, root: Path) -> set[str]:
+        """Names of the recordings that have an audio, video or label file."""
+        patterns = [f"{self.audio}/*.wav", f"{self.video}/*.mp4"]
+        patterns += [f"{self.labels}/{dim}/*{self.label_ext}" for dim in DIMS]
+        return {p.stem for pat in patterns for p in root.glob(pat) if self.names.match(p.stem)}
+
+    def files(self, root: Path, name: str) -> tuple[Path, Path, dict[str, Path]]:
+        """Audio, video and ``{dim: label file}`` of recording ``name``."""
+        labels = {dim: root / self.labels / dim / f"{name}{self.label_ext}" for dim in DIMS}
+        return root / self.audio / f"{name}.wav", root / self.video / f"{name}.mp4", labels
+
+
+AVEC_FOLDERS = RecordingFolders(
+    audio="recordings_audio", video="recordings_video", labels="ratings_gold_standard",
+    label_ext=".arff", label_file="gold-standard ARFF", names=_AVEC_NAME,
+)  # fmt: skip
+FULL_FOLDERS = RecordingFolders(
+    audio="RECOLA-Audio-recordings", video="RECOLA-Video-recordings",
+    labels="RECOLA-Annotation/emotional_behaviour", label_ext=".csv", label_file="rating file",
+    names=re.compile(r"^P"),
+)  # fmt: skip
+
+
+def require_folders(adapter: CorpusAdapter, root: Path, *subs: str) -> None:
+    """A layout error ``no <sub>/ folder`` for the first of ``subs`` missing under ``root``."""
+    for sub in subs:
+        if not (root / sub).is_dir():
+            raise layout_error(adapter, root, f"no {sub}/ folder")
+
+
+def recording_row(
+    root: Path, folders: RecordingFolders, name: str, *, may_withhold: bool = False
+) -> Row:
+    """Index fields of one recording (item_id = subject = ``name``) after checking its files.
+
+    With ``may_withhold``, a recording with neither label file gets ``arousal_path`` /
+    ``valence_path`` None (AVEC 2016 test partition); otherwise both must exist.
+    """
+    audio, video, labels = folders.files(root, name)
+    duration, sr = _audio_info(audio)
+    _need_file(video, "video file")
+    withheld = may_withhold and not any(p.exists() for p in labels.values())
+    if not withheld:
+        for p in labels.values():
+            _need_file(p, folders.label_file)
+    return {
+        "item_id": name,
+        "subject": name,
+        "audio_path": rel(root, audio),
+        "video_path": rel(root, video),
+        **{f"{d}_path": None if withheld else rel(root, p) for d, p in labels.items()},
+        "duration_s": round(duration, 6),
+        "sample_rate": sr,
+        "fps": FPS,
+    }
+
+
 class AVEC2016Adapter:
     """The AVEC 2016 RECOLA package: 27 recordings with a fixed 9/9/9 partition."""
 
@@ -168,59 +243,17 @@ class AVEC2016Adapter:
 
     def index(self, root: Path) -> pd.DataFrame:
         """One row per recording; subject = recording name (one subject per recording)."""
-        root = Path(root)
-        if not root.is_dir():
-            raise CorpusLayoutError(
-                self.name, root, "corpus root does not exist", expected=self.layout
-            )
-        for sub in ("recordings_audio", "ratings_gold_standard"):
-            if not (root / sub).is_dir():
-                raise CorpusLayoutError(self.name, root, f"no {sub}/ folder", expected=self.layout)
-        names: set[str] = set()
-        for pattern in ("recordings_audio/*.wav", "recordings_video/*.mp4"):
-            names.update(p.stem for p in root.glob(pattern) if _AVEC_NAME.match(p.stem))
-        for dim in DIMS:
-            names.update(
-                p.stem
-                for p in (root / "ratings_gold_standard" / dim).glob("*.arff")
-                if _AVEC_NAME.match(p.stem)
-            )
+        root = corpus_root(self, root)
+        require_folders(self, root, AVEC_FOLDERS.audio, AVEC_FOLDERS.labels)
+        names = AVEC_FOLDERS.recordings(root)
         if not names:
-            raise CorpusLayoutError(
-                self.name, root, "no {train,dev,test}_<n> recordings found", expected=self.layout
-            )
+            raise layout_error(self, root, "no {train,dev,test}_<n> recordings found")
         rows = []
         for name in sorted(names):
             partition = name.split("_")[0]
-            audio = root / "recordings_audio" / f"{name}.wav"
-            video = root / "recordings_video" / f"{name}.mp4"
-            duration, sr = _audio_info(audio)
-            _need_file(video, "video file")
-            label_paths = {d: root / "ratings_gold_standard" / d / f"{name}.arff" for d in DIMS}
-            withheld = partition == "test" and not any(p.exists() for p in label_paths.values())
-            if not withheld:
-                for p in label_paths.values():
-                    _need_file(p, "gold-standard ARFF")
-            rows.append(
-                {
-                    "item_id": name,
-                    "corpus": self.name,
-                    "subject": name,
-                    "audio_path": audio.relative_to(root).as_posix(),
-                    "video_path": video.relative_to(root).as_posix(),
-                    **{
-                        f"{d}_path": None if withheld else p.relative_to(root).as_posix()
-                        for d, p in label_paths.items()
-                    },
-                    "partition": partition,
-                    "duration_s": round(duration, 6),
-                    "sample_rate": sr,
-                    "fps": FPS,
-                }
-            )
-        frame = make_index(rows)
-        validate_index(frame, corpus=self.name, root=root)
-        return frame
+            row = recording_row(root, AVEC_FOLDERS, name, may_withhold=partition == "test")
+            rows.append({**row, "partition": partition})
+        return finish_index(self, root, rows)
 
     def read_labels(self, root: Path, row: dict) -> pd.DataFrame:
         """Gold standard of one recording from its two ARFF files (40 ms frames)."""
@@ -261,57 +294,21 @@ class FullAdapter:
 
     def index(self, root: Path) -> pd.DataFrame:
         """One row per subject (item_id = subject = ``P<n>``), partition None."""
-        root = Path(root)
-        if not root.is_dir():
-            raise CorpusLayoutError(
-                self.name, root, "corpus root does not exist", expected=self.layout
-            )
-        ann = root / "RECOLA-Annotation" / "emotional_behaviour"
-        for sub in ("RECOLA-Audio-recordings", "RECOLA-Video-recordings"):
-            if not (root / sub).is_dir():
-                raise CorpusLayoutError(self.name, root, f"no {sub}/ folder", expected=self.layout)
-        if not ann.is_dir():
-            raise CorpusLayoutError(
-                self.name, root, "no RECOLA-Annotation/emotional_behaviour/", expected=self.layout
-            )
-        subjects = {p.stem for p in (root / "RECOLA-Audio-recordings").glob("P*.wav")}
-        subjects |= {p.stem for p in (root / "RECOLA-Video-recordings").glob("P*.mp4")}
-        for dim in DIMS:
-            subjects |= {p.stem for p in (ann / dim).glob("P*.csv")}
+        root = corpus_root(self, root)
+        require_folders(self, root, FULL_FOLDERS.audio, FULL_FOLDERS.video)
+        if not (root / FULL_FOLDERS.labels).is_dir():
+            raise layout_error(self, root, "no RECOLA-Annotation/emotional_behaviour/")
+        subjects = FULL_FOLDERS.recordings(root)
         if not subjects:
-            raise CorpusLayoutError(
-                self.name, root, "no P<n> recordings found", expected=self.layout
-            )
+            raise layout_error(self, root, "no P<n> recordings found")
         meta = self._metadata(root)
         rows = []
         for sid in sorted(subjects, key=lambda s: (len(s), s)):
-            audio = root / "RECOLA-Audio-recordings" / f"{sid}.wav"
-            video = root / "RECOLA-Video-recordings" / f"{sid}.mp4"
-            duration, sr = _audio_info(audio)
-            _need_file(video, "video file")
-            labels = {d: ann / d / f"{sid}.csv" for d in DIMS}
-            for p in labels.values():
-                _need_file(p, "rating file")
+            row = recording_row(root, FULL_FOLDERS, sid)
             if sid not in meta:
                 raise CorruptInputError(root / self.metadata, f"no row for subject {sid}")
-            rows.append(
-                {
-                    "item_id": sid,
-                    "corpus": self.name,
-                    "subject": sid,
-                    "audio_path": audio.relative_to(root).as_posix(),
-                    "video_path": video.relative_to(root).as_posix(),
-                    **{f"{d}_path": p.relative_to(root).as_posix() for d, p in labels.items()},
-                    "partition": None,
-                    "duration_s": round(duration, 6),
-                    "sample_rate": sr,
-                    "fps": FPS,
-                    **meta[sid],
-                }
-            )
-        frame = make_index(rows)
-        validate_index(frame, corpus=self.name, root=root)
-        return frame
+            rows.append({**row, **meta[sid]})
+        return finish_index(self, root, rows)
 
     def read_labels(self, root: Path, row: dict) -> pd.DataFrame:
         """Gold standard = mean of the six annotators' ratings per 40 ms frame."""

@@ -16,9 +16,8 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import Any
 
-from emorepro.corpora._common import CategoricalAdapter, media_row, safe_id
+from emorepro.corpora._common import CategoricalAdapter, Row, clip_row, safe_id, subfolders
 from emorepro.errors import CorruptInputError
 
 EMOTIONS: dict[str, str] = {
@@ -31,53 +30,57 @@ EMOTIONS: dict[str, str] = {
 }
 _SPEAKER = re.compile(r"^s\d+$", re.IGNORECASE)
 _CLIP = re.compile(r"^([A-Za-z]+)(\d+)$")
+LAYOUT = (
+    "[rml-1|rml-2/]s<N>/[<language>/]<an|di|fe|ha|sa|su><k>.avi "
+    "(speaker folders s1..s8, audio inside the avi)"
+)
 
 
-class RmlAdapter(CategoricalAdapter):
-    """Reads ``[rml-*/]s<N>/[<language>/]<code><k>.avi``."""
+def speaker_folders(root: Path) -> list[Path]:
+    """``s<N>`` folders directly under ``root`` or inside one of its other folders, sorted."""
+    top = subfolders(root)
+    found = [p for p in top if _SPEAKER.match(p.name)]
+    for sub in top:
+        if not _SPEAKER.match(sub.name):
+            found += [p for p in subfolders(sub) if _SPEAKER.match(p.name)]
+    return sorted(found)
 
-    name = "rml"
-    layout = (
-        "[rml-1|rml-2/]s<N>/[<language>/]<an|di|fe|ha|sa|su><k>.avi "
-        "(speaker folders s1..s8, audio inside the avi)"
+
+def _row(root: Path, sdir: Path, clip: Path) -> Row:
+    """The row of one clip of speaker folder ``sdir``; the emotion comes from its name."""
+    m = _CLIP.match(clip.stem)
+    code = (m.group(1) if m else clip.stem).lower()
+    if m is None or code not in EMOTIONS:
+        raise CorruptInputError(
+            clip,
+            f"unknown RML emotion code {code!r} in the file name",
+            fix=f"name clips <code><k>.avi with code in {sorted(EMOTIONS)}",
+        )
+    subject = sdir.name.lower()
+    language = clip.parent.name if clip.parent != sdir else None
+    return clip_row(
+        root,
+        clip,
+        item_id=safe_id(subject, *([language] if language else []), clip.stem),
+        subject=subject,
+        emotion=EMOTIONS[code],
+        language=language,
+        sentence=m.group(2),
     )
 
-    def _speaker_dirs(self, root: Path) -> list[Path]:
-        found = [p for p in root.iterdir() if p.is_dir() and _SPEAKER.match(p.name)]
-        for sub in root.iterdir():
-            if sub.is_dir() and not _SPEAKER.match(sub.name):
-                found += [p for p in sub.iterdir() if p.is_dir() and _SPEAKER.match(p.name)]
-        return sorted(found)
 
-    def rows(self, root: Path) -> list[dict[str, Any]]:
-        speakers = self._speaker_dirs(root)
-        if not speakers:
-            raise self.layout_error(root, "no speaker folders s<N> found")
-        rows: list[dict[str, Any]] = []
-        for sdir in speakers:
-            clips = sorted(sdir.glob("*.avi")) + sorted(sdir.glob("*/*.avi"))
-            if not clips:
-                raise self.layout_error(root, f"speaker folder {sdir} holds no .avi clips")
-            for clip in clips:
-                m = _CLIP.match(clip.stem)
-                code = (m.group(1) if m else clip.stem).lower()
-                if m is None or code not in EMOTIONS:
-                    raise CorruptInputError(
-                        clip,
-                        f"unknown RML emotion code {code!r} in the file name",
-                        fix=f"name clips <code><k>.avi with code in {sorted(EMOTIONS)}",
-                    )
-                language = clip.parent.name if clip.parent != sdir else None
-                parts = [sdir.name.lower(), *([language] if language else []), clip.stem]
-                rows.append({
-                    "item_id": safe_id(*parts),
-                    "subject": sdir.name.lower(),
-                    "emotion": EMOTIONS[code],
-                    "language": language,
-                    "sentence": m.group(2),
-                    **media_row(root, clip),
-                })  # fmt: skip
-        return rows
+def read_rows(adapter: CategoricalAdapter, root: Path) -> list[Row]:
+    """One row per ``.avi`` in a speaker folder or its language sub-folders."""
+    speakers = speaker_folders(root)
+    if not speakers:
+        raise adapter.layout_error(root, "no speaker folders s<N> found")
+    rows: list[Row] = []
+    for sdir in speakers:
+        clips = sorted(sdir.glob("*.avi")) + sorted(sdir.glob("*/*.avi"))
+        if not clips:
+            raise adapter.layout_error(root, f"speaker folder {sdir} holds no .avi clips")
+        rows += [_row(root, sdir, clip) for clip in clips]
+    return rows
 
 
-ADAPTER = RmlAdapter()
+ADAPTER = CategoricalAdapter(name="rml", layout=LAYOUT, read_rows=read_rows)

@@ -23,9 +23,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from emorepro.corpora.index import make_index, validate_index
+from emorepro.corpora._common import Row, corpus_root, finish_index, layout_error, rel
 from emorepro.corpora.tfrecord import decode_example, read_records
-from emorepro.errors import CorpusLayoutError, CorruptInputError
+from emorepro.errors import CorruptInputError
 
 _PARTITIONS = (("train", "train"), ("validate", "dev"))
 _DIMS = {"mean_rgb": 1024, "mean_audio": 128}
@@ -74,38 +74,25 @@ class YT8MAdapter:
 
     def index(self, root: Path) -> pd.DataFrame:
         """One row per video: item_id = subject = video id, labels, feature_path = shard."""
-        root = Path(root)
-        if not root.is_dir():
-            raise CorpusLayoutError(
-                self.name, root, "corpus root does not exist", expected=self.layout
-            )
-        rows: list[dict[str, Any]] = []
+        root = corpus_root(self, root)
+        rows: list[Row] = []
         shards = 0
         for prefix, partition in _PARTITIONS:
             for shard in sorted(root.glob(f"{prefix}*.tfrecord")):
                 shards += 1
-                rel = shard.relative_to(root).as_posix()
-                for rec in self.read_records(shard):
-                    rows.append(
-                        {
-                            "item_id": rec["id"],
-                            "corpus": self.name,
-                            "subject": rec["id"],
-                            "labels": " ".join(str(x) for x in rec["labels"]) or None,
-                            "partition": partition,
-                            "feature_path": rel,
-                        }
-                    )
+                rows += [
+                    {
+                        "item_id": rec["id"],
+                        "subject": rec["id"],
+                        "labels": " ".join(str(x) for x in rec["labels"]) or None,
+                        "partition": partition,
+                        "feature_path": rel(root, shard),
+                    }
+                    for rec in self.read_records(shard)
+                ]
         if shards == 0:
-            raise CorpusLayoutError(
-                self.name,
-                root,
-                "no train*.tfrecord or validate*.tfrecord shards",
-                expected=self.layout,
-            )
-        frame = make_index(rows)
-        validate_index(frame, corpus=self.name, root=root)
-        return frame
+            raise layout_error(self, root, "no train*.tfrecord or validate*.tfrecord shards")
+        return finish_index(self, root, rows)
 
 
 ADAPTER = YT8MAdapter()

@@ -11,7 +11,7 @@ with CRC-32 of the corpus and item names, never Python's ``hash()``.
 from __future__ import annotations
 
 import zlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -97,3 +97,26 @@ class ClipWriter:
 def durations(rng: np.random.Generator, n: int, lo: float, hi: float) -> list[float]:
     """``n`` clip durations uniform in [lo, hi], rounded to 0.1 s."""
     return [round(float(d), 1) for d in rng.uniform(lo, hi, size=n)]
+
+
+def write_grid(
+    writer: ClipWriter,
+    spk: Speaker,
+    key: object,
+    *,
+    codes: Mapping[str, str],
+    n: int,
+    span: tuple[float, float],
+    place: Callable[[str, str, int], tuple[Path, str]],
+) -> None:
+    """Write ``n`` clips of every emotion in ``codes`` (emotion -> file code) for one speaker.
+
+    Durations (uniform in ``span``) come emotion-major from the stream ``(seed, corpus,
+    "durations", key)``; ``place(emotion, code, k)`` returns the path and the item name of
+    repetition ``k`` (counted from 0).
+    """
+    durs = durations(rng_for(writer.seed, writer.corpus, "durations", key), n * len(codes), *span)
+    for e, (emotion, code) in enumerate(codes.items()):
+        for k in range(n):
+            path, item = place(emotion, code, k)
+            writer.write(path, emotion=emotion, spk=spk, duration_s=durs[e * n + k], item=item)

@@ -24,14 +24,16 @@ FULL_TRAIN: dict[str, int] = {"Angry": 133, "Disgust": 74, "Fear": 81, "Happy": 
 FULL_VAL: dict[str, int] = {"Angry": 64, "Disgust": 40, "Fear": 46, "Happy": 63,
                             "Neutral": 63, "Sad": 61, "Surprise": 46}  # fmt: skip
 
+#: movie sources vary; 25 fps and 48 kHz are not stated by the papers
+FPS, SR = 25.0, 48000
 #: size = (height, width); train/val = clips per class
 SCALES: dict[str, dict] = {
     "tiny": {"train": dict.fromkeys(CLASSES, 4), "val": dict.fromkeys(CLASSES, 2),
-             "duration_s": (1.2, 1.8), "size": (128, 160), "fps": 25.0, "sr": 48000},
+             "duration_s": (1.2, 1.8), "size": (128, 160)},
     "small": {"train": dict.fromkeys(CLASSES, 12), "val": dict.fromkeys(CLASSES, 6),
-              "duration_s": (1.5, 3.0), "size": (288, 360), "fps": 25.0, "sr": 48000},
+              "duration_s": (1.5, 3.0), "size": (288, 360)},
     "full": {"train": FULL_TRAIN, "val": FULL_VAL,
-             "duration_s": (1.0, 5.0), "size": (576, 720), "fps": 25.0, "sr": 48000},
+             "duration_s": (1.0, 5.0), "size": (576, 720)},
 }  # fmt: skip
 
 
@@ -39,7 +41,7 @@ def generate(root: Path, *, scale: str, seed: int) -> None:
     """Write the AFEW twin under ``root`` (``SCALES[scale]``)."""
     cfg = SCALES[scale]
     root = Path(root)
-    writer = ClipWriter("afew", seed, size=cfg["size"], fps=cfg["fps"], sr=cfg["sr"])
+    writer = ClipWriter("afew", seed, size=cfg["size"], fps=FPS, sr=SR)
     for s, (folder, key) in enumerate(SPLITS.items()):
         counts = cfg[key]
         total = sum(counts.values())

@@ -34,14 +34,16 @@ OTHER_CODES: tuple[int, ...] = (9, 2, 3, 4, 5, 12, 13)
 CLIP_DIR = "BAUM1s_MP4 - All"
 SHEET = "Annotations_BAUM1s.csv"
 
+#: frame rate (after Zhang et al.) and audio rate; neither is stated for BAUM-1s
+FPS, SR = 30.0, 48000
 #: size = (height, width); basic/other = total clips with a six-basic / another code
 SCALES: dict[str, dict] = {
-    "tiny": {"subjects": 10, "basic": 60, "other": 4, "duration_s": (1.2, 1.8),
-             "size": (128, 160), "fps": 30.0, "sr": 48000},
-    "small": {"subjects": 31, "basic": 186, "other": 31, "duration_s": (1.5, 3.0),
-              "size": (288, 360), "fps": 30.0, "sr": 48000},
-    "full": {"subjects": 31, "basic": 521, "other": 701, "duration_s": (1.5, 4.0),
-             "size": (576, 720), "fps": 30.0, "sr": 48000},
+    "tiny": {"subjects": 10, "basic": 60, "other": 4,
+             "duration_s": (1.2, 1.8), "size": (128, 160)},
+    "small": {"subjects": 31, "basic": 186, "other": 31,
+              "duration_s": (1.5, 3.0), "size": (288, 360)},
+    "full": {"subjects": 31, "basic": 521, "other": 701,
+             "duration_s": (1.5, 4.0), "size": (576, 720)},
 }  # fmt: skip
 
 
@@ -57,7 +59,7 @@ def generate(root: Path, *, scale: str, seed: int) -> None:
     plan += [(k % n_subj, "neutral", OTHER_CODES[(k // n_subj) % len(OTHER_CODES)])
              for k in range(cfg["other"])]  # fmt: skip
     plan.sort(key=lambda p: p[0])
-    writer = ClipWriter("baum1s", seed, size=cfg["size"], fps=cfg["fps"], sr=cfg["sr"])
+    writer = ClipWriter("baum1s", seed, size=cfg["size"], fps=FPS, sr=SR)
     durs = durations(rng_for(seed, "baum1s", "durations"), len(plan), *cfg["duration_s"])
     speakers = {
         s: speaker(seed, "baum1s", f"s{s + 1:03d}", language="Turkish",

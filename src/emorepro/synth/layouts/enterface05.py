@@ -11,40 +11,40 @@ scale) and 16-bit PCM mono audio at 48 kHz. English sentences, 5 per emotion in 
 
 from __future__ import annotations
 
+from functools import partial
 from pathlib import Path
 
 from emorepro.corpora.enterface05 import EMOTIONS as CODES
-from emorepro.synth.layouts._categorical import ClipWriter, durations, rng_for, speaker
+from emorepro.synth.layouts._categorical import ClipWriter, speaker, write_grid
 
 #: the subject whose release has clips directly in the emotion folders
 FLAT_SUBJECT = 6
 
-#: size = (height, width); tiny/small use a reduced resolution, real fps and sample rate
+#: real frame rate and audio rate (all scales)
+FPS, SR = 25.0, 48000
+#: size = (height, width); tiny/small use a reduced resolution
 SCALES: dict[str, dict] = {
-    "tiny": {"subjects": 8, "sentences": 2, "duration_s": (1.2, 1.8),
-             "size": (128, 160), "fps": 25.0, "sr": 48000},
-    "small": {"subjects": 12, "sentences": 3, "duration_s": (2.5, 4.0),
-              "size": (288, 360), "fps": 25.0, "sr": 48000},
-    "full": {"subjects": 44, "sentences": 5, "duration_s": (3.0, 4.0),
-             "size": (576, 720), "fps": 25.0, "sr": 48000},
-}  # fmt: skip
+    "tiny": {"subjects": 8, "sentences": 2, "duration_s": (1.2, 1.8), "size": (128, 160)},
+    "small": {"subjects": 12, "sentences": 3, "duration_s": (2.5, 4.0), "size": (288, 360)},
+    "full": {"subjects": 44, "sentences": 5, "duration_s": (3.0, 4.0), "size": (576, 720)},
+}
+
+
+def _place(root: Path, subj: int, emotion: str, code: str, k: int) -> tuple[Path, str]:
+    """Clip ``k`` of one emotion = sentence ``k + 1``; subject 6 has no sentence folders."""
+    folder = root / f"subject {subj}" / emotion
+    if subj != FLAT_SUBJECT:
+        folder = folder / f"sentence {k + 1}"
+    name = f"s{subj}_{code}_{k + 1}"
+    return folder / f"{name}.avi", name
 
 
 def generate(root: Path, *, scale: str, seed: int) -> None:
     """Write the eNTERFACE'05 twin under ``root`` (``SCALES[scale]``)."""
     cfg = SCALES[scale]
     root = Path(root)
-    writer = ClipWriter("enterface05", seed, size=cfg["size"], fps=cfg["fps"], sr=cfg["sr"])
-    n = cfg["sentences"]
+    writer = ClipWriter("enterface05", seed, size=cfg["size"], fps=FPS, sr=SR)
     for subj in range(1, cfg["subjects"] + 1):
         spk = speaker(seed, "enterface05", f"s{subj}", language="English")
-        rng = rng_for(seed, "enterface05", "durations", subj)
-        durs = durations(rng, n * len(CODES), *cfg["duration_s"])
-        for e, (emotion, code) in enumerate(CODES.items()):
-            for m in range(1, n + 1):
-                folder = root / f"subject {subj}" / emotion
-                if subj != FLAT_SUBJECT:
-                    folder = folder / f"sentence {m}"
-                name = f"s{subj}_{code}_{m}"
-                writer.write(folder / f"{name}.avi", emotion=emotion, spk=spk,
-                             duration_s=durs[e * n + m - 1], item=name)  # fmt: skip
+        write_grid(writer, spk, subj, codes=CODES, n=cfg["sentences"], span=cfg["duration_s"],
+                   place=partial(_place, root, subj))  # fmt: skip

@@ -34,14 +34,16 @@ COLUMNS: tuple[str, ...] = (
 )  # fmt: skip
 _YT = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
 
+#: YouTube sources vary; 30 fps and 44.1 kHz are not stated by the papers
+FPS, SR = 30.0, 44100
 #: size = (height, width); videos/utterances per split
 SCALES: dict[str, dict] = {
-    "tiny": {"videos": {"train": 4, "dev": 2}, "utterances": 7, "duration_s": (1.2, 1.8),
-             "size": (120, 160), "fps": 30.0, "sr": 44100},
-    "small": {"videos": {"train": 12, "dev": 4}, "utterances": 7, "duration_s": (2.0, 4.0),
-              "size": (240, 320), "fps": 30.0, "sr": 44100},
-    "full": {"videos": {"train": 244, "dev": 62}, "utterances": 10, "duration_s": (2.0, 10.0),
-             "size": (720, 1280), "fps": 30.0, "sr": 44100},
+    "tiny": {"videos": {"train": 4, "dev": 2}, "utterances": 7,
+             "duration_s": (1.2, 1.8), "size": (120, 160)},
+    "small": {"videos": {"train": 12, "dev": 4}, "utterances": 7,
+              "duration_s": (2.0, 4.0), "size": (240, 320)},
+    "full": {"videos": {"train": 244, "dev": 62}, "utterances": 10,
+             "duration_s": (2.0, 10.0), "size": (720, 1280)},
 }  # fmt: skip
 
 
@@ -58,7 +60,7 @@ def generate(root: Path, *, scale: str, seed: int) -> None:
     """Write the OMG-Emotion twin under ``root`` (``SCALES[scale]``)."""
     cfg = SCALES[scale]
     root = Path(root)
-    writer = ClipWriter("omg_emotion", seed, size=cfg["size"], fps=cfg["fps"], sr=cfg["sr"])
+    writer = ClipWriter("omg_emotion", seed, size=cfg["size"], fps=FPS, sr=SR)
     n_utt = cfg["utterances"]
     for split, sheet in SPLITS.items():
         rows: list[list[str]] = []

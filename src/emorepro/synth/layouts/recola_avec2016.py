@@ -16,6 +16,7 @@ ratings lag the latent by ~2.4 s and are smoothed; the gold standard is their me
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -128,6 +129,54 @@ def render_recording(
     }
 
 
+@dataclass(frozen=True)
+class TwinFolders:
+    """Where a RECOLA twin writes each recording's files (folders relative to the root)."""
+
+    #: ``<name>.wav``
+    audio: str
+    #: ``<name>.mp4``
+    video: str
+    #: ``<dim>/<name>.csv``: the six annotators' ratings
+    ratings: str
+    #: ``<dim>/<name>.arff``: the gold standard (AVEC 2016 package only)
+    gold: str | None = None
+    #: also mux the audio into the ``.mp4`` (full release)
+    mux_audio: bool = False
+
+
+AVEC_TWIN = TwinFolders(
+    audio="recordings_audio", video="recordings_video", ratings="ratings_individual",
+    gold="ratings_gold_standard",
+)  # fmt: skip
+
+
+def write_recording(
+    root: Path,
+    folders: TwinFolders,
+    name: str,
+    *,
+    speaker: Speaker,
+    seed_parts: list[int],
+    cfg: dict,
+) -> None:
+    """Render recording ``name`` at the size profile ``cfg`` and write all its files."""
+    labels = render_recording(
+        speaker=speaker,
+        seed_parts=seed_parts,
+        duration_s=float(cfg["duration_s"]),
+        sr=int(cfg["sr"]),
+        size=tuple(cfg["size"]),
+        audio_path=root / folders.audio / f"{name}.wav",
+        video_path=root / folders.video / f"{name}.mp4",
+        mux_audio=folders.mux_audio,
+    )
+    for dim, (gold, raters) in labels.items():
+        if folders.gold is not None:
+            write_arff(root / folders.gold / dim / f"{name}.arff", name, gold)
+        write_ratings_csv(root / folders.ratings / dim / f"{name}.csv", raters)
+
+
 def generate(root: Path, *, scale: str, seed: int) -> None:
     """Write the AVEC 2016 twin under ``root``."""
     cfg = SCALES[scale]
@@ -135,16 +184,6 @@ def generate(root: Path, *, scale: str, seed: int) -> None:
     names = [f"{p}_{i}" for p in PARTITIONS for i in range(1, cfg["per_partition"] + 1)]
     speakers = make_speakers(names, rng=np.random.default_rng([seed, _STREAM, 0]), language="fr")
     for k, (name, speaker) in enumerate(zip(names, speakers, strict=True)):
-        labels = render_recording(
-            speaker=speaker,
-            seed_parts=[seed, _STREAM, 1, k],
-            duration_s=float(cfg["duration_s"]),
-            sr=int(cfg["sr"]),
-            size=tuple(cfg["size"]),
-            audio_path=root / "recordings_audio" / f"{name}.wav",
-            video_path=root / "recordings_video" / f"{name}.mp4",
-            mux_audio=False,
+        write_recording(
+            root, AVEC_TWIN, name, speaker=speaker, seed_parts=[seed, _STREAM, 1, k], cfg=cfg
         )
-        for dim, (gold, raters) in labels.items():
-            write_arff(root / "ratings_gold_standard" / dim / f"{name}.arff", name, gold)
-            write_ratings_csv(root / "ratings_individual" / dim / f"{name}.csv", raters)

@@ -23,10 +23,14 @@ from pathlib import Path
 import numpy as np
 
 from emorepro.synth.affect import make_speakers
-from emorepro.synth.layouts.recola_avec2016 import render_recording, write_ratings_csv
+from emorepro.synth.layouts.recola_avec2016 import TwinFolders, write_recording
 
 _STREAM = 46  # stable stream id of this corpus in every rng seed
 METADATA = "RECOLA-Metadata/participants.csv"
+FOLDERS = TwinFolders(
+    audio="RECOLA-Audio-recordings", video="RECOLA-Video-recordings",
+    ratings="RECOLA-Annotation/emotional_behaviour", mux_audio=True,
+)  # fmt: skip
 
 #: size profiles: subjects (real: 46), recording length, audio rate (real), video size
 #: (height, width; reduced below ``full``)
@@ -68,17 +72,4 @@ def generate(root: Path, *, scale: str, seed: int) -> None:
         for sp in speakers:
             writer.writerow([sp.id, sp.gender, sp.age, sp.language])
     for k, sp in enumerate(speakers):
-        labels = render_recording(
-            speaker=sp,
-            seed_parts=[seed, _STREAM, 1, k],
-            duration_s=float(cfg["duration_s"]),
-            sr=int(cfg["sr"]),
-            size=tuple(cfg["size"]),
-            audio_path=root / "RECOLA-Audio-recordings" / f"{sp.id}.wav",
-            video_path=root / "RECOLA-Video-recordings" / f"{sp.id}.mp4",
-            mux_audio=True,
-        )
-        for dim, (_gold, raters) in labels.items():
-            write_ratings_csv(
-                root / "RECOLA-Annotation" / "emotional_behaviour" / dim / f"{sp.id}.csv", raters
-            )
+        write_recording(root, FOLDERS, sp.id, speaker=sp, seed_parts=[seed, _STREAM, 1, k], cfg=cfg)

@@ -13,10 +13,11 @@ video at 30 fps and 16-bit PCM mono audio at 22,050 Hz. Six languages over 8 spe
 
 from __future__ import annotations
 
+from functools import partial
 from pathlib import Path
 
 from emorepro.corpora.rml import EMOTIONS
-from emorepro.synth.layouts._categorical import ClipWriter, durations, rng_for, speaker
+from emorepro.synth.layouts._categorical import ClipWriter, speaker, write_grid
 
 #: emotion -> file-name code, the inverse of the adapter's vocabulary
 CODES: dict[str, str] = {emotion: code for code, emotion in EMOTIONS.items()}
@@ -32,34 +33,35 @@ LANGUAGES: dict[str, tuple[str, ...]] = {
     "s8": ("english",),
 }
 
-#: size = (height, width); real RML video is 720x480, 30 fps (fps not stated in the papers)
+#: real RML video: 720x480 at 30 fps (fps not stated in the papers), audio at 22,050 Hz
+FPS, SR = 30.0, 22050
+#: size = (height, width), reduced below ``full``
 SCALES: dict[str, dict] = {
-    "tiny": {"speakers": 8, "clips_per_emotion": 2, "duration_s": (1.2, 1.8),
-             "size": (120, 180), "fps": 30.0, "sr": 22050},
-    "small": {"speakers": 8, "clips_per_emotion": 5, "duration_s": (2.5, 4.0),
-              "size": (240, 360), "fps": 30.0, "sr": 22050},
-    "full": {"speakers": 8, "clips_per_emotion": 15, "duration_s": (4.0, 6.0),
-             "size": (480, 720), "fps": 30.0, "sr": 22050},
-}  # fmt: skip
+    "tiny": {"speakers": 8, "clips_per_emotion": 2, "duration_s": (1.2, 1.8), "size": (120, 180)},
+    "small": {"speakers": 8, "clips_per_emotion": 5, "duration_s": (2.5, 4.0), "size": (240, 360)},
+    "full": {"speakers": 8, "clips_per_emotion": 15, "duration_s": (4.0, 6.0), "size": (480, 720)},
+}
+
+
+def _place(
+    folder: Path, sid: str, langs: tuple[str, ...], emotion: str, code: str, k: int
+) -> tuple[Path, str]:
+    """Clip ``k`` of one emotion: ``<code><k + 1>.avi``, alternating the language folders."""
+    name = f"{code}{k + 1}"
+    if len(langs) > 1:
+        folder = folder / langs[k % len(langs)]
+    return folder / f"{name}.avi", f"{sid}/{name}"
 
 
 def generate(root: Path, *, scale: str, seed: int) -> None:
     """Write the RML twin under ``root`` (``SCALES[scale]``)."""
     cfg = SCALES[scale]
     root = Path(root)
-    writer = ClipWriter("rml", seed, size=cfg["size"], fps=cfg["fps"], sr=cfg["sr"])
-    n = cfg["clips_per_emotion"]
+    writer = ClipWriter("rml", seed, size=cfg["size"], fps=FPS, sr=SR)
     for i in range(cfg["speakers"]):
         sid = f"s{i + 1}"
         langs = LANGUAGES.get(sid, ("english",))
-        subset = "rml-1" if i < 5 else "rml-2"
+        folder = root / ("rml-1" if i < 5 else "rml-2") / sid
         spk = speaker(seed, "rml", sid, language=langs[0])
-        durs = durations(rng_for(seed, "rml", "durations", sid), n * len(CODES), *cfg["duration_s"])
-        for e, (emotion, code) in enumerate(CODES.items()):
-            for k in range(n):
-                folder = root / subset / sid
-                if len(langs) > 1:
-                    folder = folder / langs[k % len(langs)]
-                name = f"{code}{k + 1}"
-                writer.write(folder / f"{name}.avi", emotion=emotion, spk=spk,
-                             duration_s=durs[e * n + k], item=f"{sid}/{name}")  # fmt: skip
+        write_grid(writer, spk, sid, codes=CODES, n=cfg["clips_per_emotion"],
+                   span=cfg["duration_s"], place=partial(_place, folder, sid, langs))  # fmt: skip

@@ -1,4 +1,5 @@
-"""CCC and MSE losses against metrics.ccc, the written-out gradient and finite differences."""
+"""CCC and MSE losses against metrics.ccc, the written-out gradient and finite differences;
+cross-entropy against torch and a written-out log-softmax."""
 
 from __future__ import annotations
 
@@ -7,7 +8,14 @@ import pytest
 import torch
 
 from emorepro import metrics as M
-from emorepro.training.losses import LOSSES, ccc_loss, ccc_per_target, mse_loss
+from emorepro.training.losses import (
+    CLASSIFICATION_LOSSES,
+    LOSSES,
+    ccc_loss,
+    ccc_per_target,
+    cross_entropy_loss,
+    mse_loss,
+)
 
 
 def _data(shape: tuple[int, ...], seed: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
@@ -136,3 +144,40 @@ def test_mse_matches_numpy_and_losses_registry() -> None:
 def test_bad_shapes_raise(fn, pred: torch.Tensor, gold: torch.Tensor, match: str) -> None:
     with pytest.raises(ValueError, match=match):
         fn(pred, gold)
+
+
+# --------------------------------------------------------------------------- cross-entropy
+
+
+def test_cross_entropy_is_mean_negative_log_softmax() -> None:
+    g = torch.Generator().manual_seed(7)
+    logits = 3.0 * torch.randn(6, 4, generator=g, dtype=torch.float64)
+    target = torch.tensor([0, 3, 1, 1, 2, 3])
+    got = cross_entropy_loss(logits, target)
+    torch.testing.assert_close(got, torch.nn.functional.cross_entropy(logits, target), rtol=0,
+                               atol=0)  # fmt: skip
+    z = logits.numpy()
+    log_softmax = z - z.max(axis=1, keepdims=True)
+    log_softmax -= np.log(np.exp(log_softmax).sum(axis=1, keepdims=True))
+    manual = -np.mean([log_softmax[b, int(target[b])] for b in range(6)])
+    assert got.item() == pytest.approx(manual, rel=1e-12)
+    p = logits.clone().requires_grad_(True)
+    assert torch.autograd.gradcheck(lambda x: cross_entropy_loss(x, target), (p,), eps=1e-6)
+    assert set(CLASSIFICATION_LOSSES) == {"cross_entropy"}
+    assert CLASSIFICATION_LOSSES["cross_entropy"] is cross_entropy_loss
+
+
+@pytest.mark.parametrize(
+    ("logits", "target", "match"),
+    [
+        (torch.zeros(3, 2), torch.zeros(3, 1, dtype=torch.long), "batch"),
+        (torch.zeros(3, 2), torch.zeros(2, dtype=torch.long), "batch"),
+        (torch.zeros(0, 2), torch.zeros(0, dtype=torch.long), "empty"),
+        (torch.zeros(3, 2), torch.zeros(3), "integer class indices"),
+        (torch.zeros(3, 2), torch.tensor([0, 2, 1]), "outside"),
+        (torch.zeros(3, 2), torch.tensor([0, -1, 1]), "outside"),
+    ],
+)
+def test_cross_entropy_bad_input_raises(logits, target, match: str) -> None:
+    with pytest.raises(ValueError, match=match):
+        cross_entropy_loss(logits, target)

@@ -107,6 +107,8 @@ def same_weights(a: dict[str, torch.Tensor], b: dict[str, torch.Tensor]) -> bool
         (dict(num_workers=-1), "num_workers"),
         (dict(seed="1"), "seed"),
         (dict(eval_batch_size=0), "eval_batch_size"),
+        (dict(optimizer="adamw"), "optimizer"),
+        (dict(selection="best"), "selection"),
     ],
 )
 def test_config_rejects(kwargs: dict, match: str) -> None:
@@ -250,6 +252,64 @@ def test_dev_ccc_selection_keeps_the_best_epoch(data) -> None:
     assert same_weights(weights(model), snapshots[2])
     assert not same_weights(snapshots[2], snapshots[4])
     assert not model.training
+
+
+def test_selection_last_keeps_the_last_epoch_and_still_scores_dev(data) -> None:
+    train_ds, dev_ds = data
+    noise = {1: 2.0, 2: 0.1, 3: 0.5}  # epoch 2 is the best on dev
+    calls: list[int] = []
+
+    def fake_predict(model, ds, device):
+        r = np.random.default_rng(len(calls))
+        calls.append(1)
+        return {it: ds.labels[it] + noise[len(calls)] * r.standard_normal(ds.labels[it].shape)
+                for it in ds.items}  # fmt: skip
+
+    runs = {}
+    for selection in ("best_dev", "last"):
+        calls.clear()
+        snaps: dict[int, dict[str, torch.Tensor]] = {}
+        cfg = TrainConfig(**{**CFG.__dict__, "selection": selection})
+        model, hist = train(
+            fresh_model(),
+            train_ds,
+            dev_ds,
+            cfg,
+            predict_fn=fake_predict,
+            on_epoch_end=lambda e, m, x, s=snaps: s.update({e: weights(m)}),
+        )
+        runs[selection] = (weights(model), hist, snaps)
+    (best_w, best, _), (last_w, last, snaps) = runs["best_dev"], runs["last"]
+    assert last["epochs"] == best["epochs"]  # selection does not change training or scoring
+    assert best["best_epoch"] == 2 and last["best_epoch"] == 3
+    assert last["best_dev_ccc"] == last["epochs"][-1]["dev_ccc"] < best["best_dev_ccc"]
+    assert same_weights(last_w, snaps[3]) and same_weights(best_w, snaps[2])
+
+
+def test_default_checkpoint_records_only_the_original_settings(data, tmp_path: Path) -> None:
+    """Checkpoints written before the optimiser/schedule/selection/task settings existed
+    still resume: at their defaults those settings are not recorded."""
+    train_ds, dev_ds = data
+    cfg = TrainConfig(**{**CFG.__dict__, "epochs": 1})
+    train(fresh_model(), train_ds, dev_ds, cfg, checkpoint=tmp_path / "d.pt")
+    state = torch.load(tmp_path / "d.pt", weights_only=True)
+    assert set(state["config"]) == {
+        "loss", "lr", "batch_size", "seed", "grad_clip", "num_workers", "amp", "device", "model",
+        "n_parameters", "n_trainable", "n_train", "n_dev",
+    }  # fmt: skip
+    assert "scheduler" not in state
+    sgd = TrainConfig(**{**cfg.__dict__, "optimizer": "sgd", "momentum": 0.9})
+    with pytest.raises(ConfigError, match="other settings"):
+        train(fresh_model(), train_ds, dev_ds, sgd, checkpoint=tmp_path / "d.pt")
+
+
+def test_regression_with_sgd_and_restarts_trains(data) -> None:
+    train_ds, dev_ds = data
+    cfg = TrainConfig(**{**CFG.__dict__, "optimizer": "sgd", "momentum": 0.9, "lr": 0.05,
+                         "schedule": "cosine_restarts", "restart_epochs": 2})  # fmt: skip
+    model, hist = train(fresh_model(), train_ds, dev_ds, cfg)
+    assert [round(row["lr"], 12) for row in hist["epochs"]] == [0.05, 0.025, 0.05]
+    assert np.isfinite(hist["best_dev_ccc"]) and not model.training
 
 
 def test_without_dev_keeps_last_epoch(data) -> None:

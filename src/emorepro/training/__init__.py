@@ -1,6 +1,16 @@
-"""Shared training utilities: losses, seeding, devices, threads and atomic checkpoints."""
+"""Shared training utilities: losses, seeding, devices, threads and atomic checkpoints.
 
-from emorepro.training.losses import LOSSES, ccc_loss, mse_loss
+The trainer itself (``emorepro.training.trainer``), its settings (``.settings``) and tasks
+(``.tasks``) are imported from their modules, so importing this package stays light.
+"""
+
+from emorepro.training.losses import (
+    CLASSIFICATION_LOSSES,
+    LOSSES,
+    ccc_loss,
+    cross_entropy_loss,
+    mse_loss,
+)
 from emorepro.training.runtime import (
     Checkpointer,
     get_rng_state,
@@ -11,9 +21,11 @@ from emorepro.training.runtime import (
 )
 
 __all__ = [
+    "CLASSIFICATION_LOSSES",
     "LOSSES",
     "Checkpointer",
     "ccc_loss",
+    "cross_entropy_loss",
     "get_rng_state",
     "mse_loss",
     "pick_device",

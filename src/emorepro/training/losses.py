@@ -1,4 +1,4 @@
-"""Training objectives for continuous arousal/valence regression (Tzirakis et al., Eq. 3-5).
+"""Training objectives: arousal/valence regression (Tzirakis et al., Eq. 3-5) and classification.
 
 ``ccc_loss`` is ``1 - rho_c`` per target, averaged over targets (Eq. 5), with
 
@@ -13,6 +13,11 @@ one rho_c per sequence over its time axis and averages them.
 For population moments, d(1 - rho_c)/dx_i = (2/n) [2 s_xy (x_i - mu_y) / psi^2
 - (y_i - mu_y) / psi] with psi the denominator: the form printed in 000 (``x - mu_y``), not the
 one in 001 (``x - mu_x``). Autograd computes it; tests check both against it.
+
+Classification: :func:`cross_entropy_loss` is ``torch.nn.functional.cross_entropy`` of logits
+``(B, C)`` and class indices ``(B,)``, averaged over the batch (no label smoothing, no class
+weights). :data:`LOSSES` holds the regression losses, :data:`CLASSIFICATION_LOSSES` the
+classification one.
 """
 
 from __future__ import annotations
@@ -76,8 +81,39 @@ def mse_loss(pred: torch.Tensor, gold: torch.Tensor) -> torch.Tensor:
     return F.mse_loss(pred, gold, reduction="mean")
 
 
-LOSSES: dict[str, Callable[[torch.Tensor, torch.Tensor], torch.Tensor]] = {
+def cross_entropy_loss(logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    """Mean over the batch of ``-log softmax(logits)[b, target[b]]``.
+
+    ``logits``: ``(B, C)`` float; ``target``: ``(B,)`` integer class indices in ``[0, C)``
+    (checked here, so a bad label is a ``ValueError`` rather than a CUDA device assert).
+    """
+    if logits.ndim != 2 or target.ndim != 1 or logits.shape[0] != target.shape[0]:
+        raise ValueError(
+            f"cross_entropy: need logits (batch, classes) and targets (batch,), got "
+            f"{tuple(logits.shape)} and {tuple(target.shape)}"
+        )
+    if logits.numel() == 0:
+        raise ValueError(f"cross_entropy: empty input (shape {tuple(logits.shape)})")
+    if target.dtype.is_floating_point or target.dtype == torch.bool:
+        raise ValueError(
+            f"cross_entropy: targets must be integer class indices, got {target.dtype}"
+        )
+    lo, hi = int(target.min()), int(target.max())
+    if lo < 0 or hi >= logits.shape[1]:
+        raise ValueError(
+            f"cross_entropy: class index {lo if lo < 0 else hi} is outside [0, {logits.shape[1]})"
+        )
+    return F.cross_entropy(logits, target.long(), reduction="mean")
+
+
+LossFn = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
+
+LOSSES: dict[str, LossFn] = {
     "ccc": ccc_loss,
     "mse": mse_loss,
 }
-"""Loss by config name; both take ``(pred, gold)`` shaped ``(..., T, K)`` and return a scalar."""
+"""Regression loss by config name; both take ``(pred, gold)`` shaped ``(..., T, K)`` and return
+a scalar."""
+
+CLASSIFICATION_LOSSES: dict[str, LossFn] = {"cross_entropy": cross_entropy_loss}
+"""Classification loss by config name: ``(logits (B, C), class indices (B,)) -> scalar``."""

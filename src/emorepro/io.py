@@ -77,6 +77,21 @@ def read_npz(path: Path | str) -> dict[str, np.ndarray]:
         return {k: data[k] for k in data.files}
 
 
+def read_cache_arrays(path: Path | str, keys: tuple[str, ...], *, rule: str) -> list[np.ndarray]:
+    """The arrays ``keys`` of a cached ``.npz`` written by Snakemake rule ``rule``; an
+    unreadable file or a missing array raises :class:`CorruptInputError` naming the file, the
+    problem and the fix (delete it, rerun the rule)."""
+    from emorepro.errors import CorruptInputError
+
+    try:
+        with np.load(path) as data:
+            return [data[k] for k in keys]
+    except (OSError, KeyError, ValueError) as err:
+        raise CorruptInputError(
+            path, f"unreadable {rule} cache file ({err})", fix=f"delete it and rerun rule {rule}"
+        ) from None
+
+
 def cached_frame(path: Path, compute: Callable[[], pd.DataFrame]) -> pd.DataFrame:
     """The data frame cached at ``path``; computed and written (atomically) when absent."""
     if path.exists():

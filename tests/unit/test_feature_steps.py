@@ -10,7 +10,8 @@ import pandas as pd
 import pytest
 
 from emorepro.corpora.index import read_index, write_index
-from emorepro.pipeline import face_crops_step, index_step, logmel_step
+from emorepro.steps.data import index_step
+from emorepro.steps.features import CorpusFiles, face_crops_step, logmel_step
 from emorepro.synth import generate_corpus
 
 
@@ -28,8 +29,8 @@ def corpus(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
 def test_logmel_manifest_and_cache(corpus: tuple[Path, Path], tmp_path: Path) -> None:
     root, index = corpus
     cache = tmp_path / "cache"
-    frame = logmel_step("enterface05", root, index, tmp_path / "m.parquet", length=64,
-                        cache_dir=cache)  # fmt: skip
+    files = CorpusFiles("enterface05", root, index, cache)
+    frame = logmel_step(files, tmp_path / "m.parquet", length=64)
     assert list(frame["item_id"]) == list(read_index(index)["item_id"])
     with np.load(cache / frame.loc[0, "file"]) as data:
         seg = data["segments"]
@@ -37,19 +38,17 @@ def test_logmel_manifest_and_cache(corpus: tuple[Path, Path], tmp_path: Path) ->
         assert len(seg) == frame.loc[0, "n_segments"] == len(data["bounds_s"])
     # a second run reuses the cached items (no recomputation: same bytes, same mtime)
     mtime = (cache / frame.loc[0, "file"]).stat().st_mtime_ns
-    again = logmel_step("enterface05", root, index, tmp_path / "m2.parquet", length=64,
-                        cache_dir=cache)  # fmt: skip
+    again = logmel_step(files, tmp_path / "m2.parquet", length=64)
     pd.testing.assert_frame_equal(frame, again)
     assert (cache / frame.loc[0, "file"]).stat().st_mtime_ns == mtime
-    short = logmel_step("enterface05", root, index, tmp_path / "s.parquet", length=15,
-                        cache_dir=cache)  # fmt: skip
+    short = logmel_step(files, tmp_path / "s.parquet", length=15)
     assert (short["n_segments"] > frame["n_segments"]).all()
 
 
 def test_face_crops_manifest(corpus: tuple[Path, Path], tmp_path: Path) -> None:
     root, index = corpus
-    frame = face_crops_step("enterface05", root, index, tmp_path / "f.parquet", kind="zhang",
-                            cache_dir=tmp_path)  # fmt: skip
+    files = CorpusFiles("enterface05", root, index, tmp_path)
+    frame = face_crops_step(files, tmp_path / "f.parquet", kind="zhang")
     assert (
         frame["n_detected"] + frame["n_held"] + frame["n_backfilled"] == frame["n_frames"]
     ).all()
@@ -72,7 +71,7 @@ def _descriptors(rng: np.random.Generator, n_items: int = 6, n: int = 60) -> pd.
 
 
 def test_video_windowed_fits_appearance_pca_on_training_recordings_only(tmp_path: Path) -> None:
-    from emorepro.pipeline import video_windowed_step
+    from emorepro.steps.features import video_windowed_step
 
     table = _descriptors(np.random.default_rng(0))
     sheet = pd.DataFrame(
@@ -118,7 +117,7 @@ def test_video_windowed_fits_appearance_pca_on_training_recordings_only(tmp_path
 
 @pytest.mark.parametrize(("n", "logged"), [(3, [1, 2, 3]), (101, [25, 50, 75, 100, 101])])
 def test_progress_lines_every_item_for_long_recordings(n: int, logged: list[int], caplog) -> None:
-    from emorepro.pipeline import Progress
+    from emorepro.progress import Progress
 
     progress = Progress("faces x", n)
     with caplog.at_level(logging.INFO, logger="emorepro"):

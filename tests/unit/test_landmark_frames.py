@@ -21,7 +21,6 @@ from emorepro.features import landmark_frames as LF
 from emorepro.features.landmark_frames import (
     align_and_fill,
     aligned_landmark_frames,
-    landmark_frames_step,
     load_landmark_frames,
 )
 from emorepro.features.landmarks import (
@@ -30,8 +29,9 @@ from emorepro.features.landmarks import (
     synthetic_reference,
     train_synthetic_model,
 )
-from emorepro.features.video_descriptors import _MAX_BOX_GAP
-from emorepro.pipeline import index_step
+from emorepro.features.video_descriptors import MAX_BOX_GAP
+from emorepro.steps.data import index_step
+from emorepro.steps.features import CorpusFiles, landmark_frames_step
 from emorepro.synth.affect import Speaker
 from emorepro.synth.face import FaceRenderer
 from emorepro.synth.layouts.recola_avec2016 import render_recording, write_arff
@@ -121,14 +121,14 @@ def test_one_row_per_label_frame_and_deterministic(tmp_path: Path, model: Landma
 def test_frames_without_a_face_hold_the_nearest_earlier_shape(
     tmp_path: Path, model: LandmarkModel
 ) -> None:
-    # 4 blank, 16 faces, then blank frames: the box is held for _MAX_BOX_GAP of them
-    lead, n_face, tail = 4, 16, _MAX_BOX_GAP + 4
+    # 4 blank, 16 faces, then blank frames: the box is held for MAX_BOX_GAP of them
+    lead, n_face, tail = 4, 16, MAX_BOX_GAP + 4
     path = _video(tmp_path / "gaps.mp4", [False] * lead + [True] * n_face + [False] * tail)
     n = lead + n_face + tail
     pts, face, stats = aligned_landmark_frames(path, landmark_model=model, n_label_frames=n)
-    last = lead + n_face + _MAX_BOX_GAP  # first frame after the held boxes
+    last = lead + n_face + MAX_BOX_GAP  # first frame after the held boxes
     assert face.tolist() == [False] * lead + [True] * (last - lead) + [False] * (n - last)
-    assert stats["n_faces"] == last - lead and stats["n_held"] >= _MAX_BOX_GAP
+    assert stats["n_faces"] == last - lead and stats["n_held"] >= MAX_BOX_GAP
     assert stats["face_fraction"] == pytest.approx(face.mean())
     for i in range(lead):
         np.testing.assert_array_equal(pts[i], pts[lead])
@@ -175,8 +175,9 @@ def test_step_manifest_cache_and_loader(
 ) -> None:
     root, index = corpus
     cache = tmp_path / "cache"
-    kw = {"landmark_model": model.source, "cache_dir": cache}
-    frame = landmark_frames_step("recola_avec2016", root, index, tmp_path / "m.parquet", **kw)
+    kw = {"landmark_model": model.source}
+    files = CorpusFiles("recola_avec2016", root, index, cache)
+    frame = landmark_frames_step(files, tmp_path / "m.parquet", **kw)
     assert list(frame.columns) == ["item_id", "file", "n_frames", "n_points", "face_fraction"]
     assert sorted(frame["item_id"]) == ["dev_1", "train_1"]
     pd.testing.assert_frame_equal(pd.read_parquet(tmp_path / "m.parquet"), frame)
@@ -197,14 +198,14 @@ def test_step_manifest_cache_and_loader(
         raise AssertionError("cached items must not be recomputed")
 
     monkeypatch.setattr(LF, "aligned_landmark_frames", boom)
-    again = landmark_frames_step("recola_avec2016", root, index, tmp_path / "m2.parquet", **kw)
+    again = landmark_frames_step(files, tmp_path / "m2.parquet", **kw)
     pd.testing.assert_frame_equal(again, frame)
 
 
 def test_loader_names_a_bad_cache_file(tmp_path: Path) -> None:
     bad = tmp_path / "x.npz"
     bad.write_bytes(b"not an npz")
-    with pytest.raises(CorruptInputError, match=r"x\.npz.*re-run rule landmark_frames"):
+    with pytest.raises(CorruptInputError, match=r"x\.npz.*rerun rule landmark_frames"):
         load_landmark_frames("x.npz", tmp_path)
     np.savez(tmp_path / "y.npz", landmarks=np.zeros((3, 4), np.float32), face=np.ones(2, bool))
     with pytest.raises(CorruptInputError, match="do not match"):

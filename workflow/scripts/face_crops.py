@@ -1,14 +1,16 @@
-"""Adapter: rule face_crops -> emorepro.pipeline.face_crops_step."""
+"""Adapter: rule face_crops -> emorepro.steps.features.face_crops_step."""
 
-from emorepro.pipeline import face_crops_step
 from emorepro.runlog import job_log
+from emorepro.steps.features import CorpusFiles, face_crops_step
 
 with job_log(snakemake.log[0]):
     face_crops_step(
-        snakemake.wildcards.corpus,
-        snakemake.input.root,
-        snakemake.input.index,
+        CorpusFiles(
+            snakemake.wildcards.corpus,
+            snakemake.input.root,
+            snakemake.input.index,
+            snakemake.params.cache,
+        ),
         snakemake.output.manifest,
         kind=snakemake.wildcards.kind,
-        cache_dir=snakemake.params.cache,
     )

@@ -1,7 +1,7 @@
-"""Adapter: rule fold_sheet -> emorepro.pipeline.fold_sheet_step (leakage gate)."""
+"""Adapter: rule fold_sheet -> emorepro.steps.data.fold_sheet_step (leakage gate)."""
 
-from emorepro.pipeline import fold_sheet_step
 from emorepro.runlog import job_log
+from emorepro.steps.data import fold_sheet_step
 
 with job_log(snakemake.log[0]):
     fold_sheet_step(

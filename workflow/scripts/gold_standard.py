@@ -1,7 +1,7 @@
-"""Adapter: rule gold_standard -> emorepro.pipeline.gold_standard_step."""
+"""Adapter: rule gold_standard -> emorepro.steps.data.gold_standard_step."""
 
-from emorepro.pipeline import gold_standard_step
 from emorepro.runlog import job_log
+from emorepro.steps.data import gold_standard_step
 
 with job_log(snakemake.log[0]):
     gold_standard_step(

@@ -1,14 +1,16 @@
-"""Adapter: rule landmark_frames -> emorepro.features.landmark_frames.landmark_frames_step."""
+"""Adapter: rule landmark_frames -> emorepro.steps.features.landmark_frames_step."""
 
-from emorepro.features.landmark_frames import landmark_frames_step
 from emorepro.runlog import job_log
+from emorepro.steps.features import CorpusFiles, landmark_frames_step
 
 with job_log(snakemake.log[0]):
     landmark_frames_step(
-        snakemake.wildcards.corpus,
-        snakemake.input.root,
-        snakemake.input.index,
+        CorpusFiles(
+            snakemake.wildcards.corpus,
+            snakemake.input.root,
+            snakemake.input.index,
+            snakemake.params.cache,
+        ),
         snakemake.output.manifest,
         landmark_model=snakemake.input.model,
-        cache_dir=snakemake.params.cache,
     )

@@ -1,7 +1,7 @@
-"""Adapter: rule synth_corpus -> emorepro.pipeline.synth_step."""
+"""Adapter: rule synth_corpus -> emorepro.steps.data.synth_step."""
 
-from emorepro.pipeline import synth_step
 from emorepro.runlog import job_log
+from emorepro.steps.data import synth_step
 
 with job_log(snakemake.log[0]):
     synth_step(

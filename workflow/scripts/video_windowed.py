@@ -1,7 +1,7 @@
-"""Adapter: rule video_windowed -> emorepro.pipeline.video_windowed_step."""
+"""Adapter: rule video_windowed -> emorepro.steps.features.video_windowed_step."""
 
-from emorepro.pipeline import video_windowed_step
 from emorepro.runlog import job_log
+from emorepro.steps.features import video_windowed_step
 
 with job_log(snakemake.log[0]):
     video_windowed_step(

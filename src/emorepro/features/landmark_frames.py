@@ -6,7 +6,7 @@ paper names neither the detector nor the target shape; emorepro uses:
 
 * **Landmarks.** The configured dlib shape predictor (:class:`LandmarkModel`) on the Haar face
   box, tracked as in :mod:`emorepro.features.video_descriptors`: the box is searched near the
-  previous one, and a missed detection reuses the previous box for up to ``_MAX_BOX_GAP``
+  previous one, and a missed detection reuses the previous box for up to ``MAX_BOX_GAP``
   frames (the predictor then still places the points in that box). A frame "has a face" when
   landmarks were predicted, from a detected or a held box.
 * **Alignment.** :func:`~emorepro.features.landmarks.procrustes_align` to
@@ -27,9 +27,6 @@ paper names neither the detector nor the target shape; emorepro uses:
 
 from __future__ import annotations
 
-import hashlib
-import json
-import logging
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -45,10 +42,9 @@ from emorepro.features.landmarks import (
     detect_landmarks,
     procrustes_align,
 )
-from emorepro.features.video_descriptors import _MAX_BOX_GAP, require_a_face
+from emorepro.features.video_descriptors import MAX_BOX_GAP, require_a_face
+from emorepro.io import read_cache_arrays
 from emorepro.media import iter_video_frames, probe_video
-
-log = logging.getLogger("emorepro")
 
 FRAME_S = 0.04
 """Label frame step (RECOLA, AVEC 2016)."""
@@ -63,7 +59,7 @@ def track_landmarks(
     for frame in iter_video_frames(path):
         gray = cv2.cvtColor(frame, cv2.COLOR_RGB2GRAY)
         box, held = detect_face_box(gray, near=last_box), False
-        if box is None and last_box is not None and gap < _MAX_BOX_GAP:
+        if box is None and last_box is not None and gap < MAX_BOX_GAP:
             box, gap, held = last_box, gap + 1, True
         elif box is not None:
             last_box, gap = box, 0
@@ -144,72 +140,7 @@ def aligned_landmark_frames(
 
 
 # ----------------------------------------------------------------------------------------------
-# Pipeline step and loader
-
-
-def landmark_frames_step(
-    corpus: str,
-    root: Path | str,
-    index_csv: Path | str,
-    out: Path | str,
-    *,
-    landmark_model: Path | str,
-    cache_dir: Path | str,
-) -> pd.DataFrame:
-    """Aligned landmarks of every recording of a continuous corpus, cached per item.
-
-    Cache: ``<cache_dir>/<key>/<corpus>/<item>.npz`` with ``landmarks`` (T, 2 K) float32,
-    ``face`` (T,) bool and ``stats`` (JSON string); ``key`` hashes the model file and its
-    reference shape. T = the item's label frame count (``adapter.read_labels``, read only when
-    the item is computed). The manifest ``out`` (parquet): ``item_id``, ``file`` (relative to
-    ``cache_dir``), ``n_frames``, ``n_points``, ``face_fraction``.
-    """
-    from emorepro.corpora import get_adapter
-    from emorepro.corpora.index import read_index
-    from emorepro.features.opensmile_features import cache_key
-    from emorepro.pipeline import _file_digest, _npz_manifest
-
-    model = LandmarkModel.load(landmark_model)
-    ref_digest = hashlib.sha256(np.ascontiguousarray(model.reference).tobytes()).hexdigest()
-    key = cache_key(
-        "landmark_frames", model=_file_digest(Path(landmark_model)), reference=ref_digest[:16]
-    )
-    adapter = get_adapter(corpus)
-    rows = {Path(root) / r["video_path"]: r for r in read_index(index_csv).to_dict("records")}
-
-    def compute(path: Path) -> dict[str, np.ndarray]:
-        n_labels = len(adapter.read_labels(Path(root), rows[path]))
-        pts, face, stats = aligned_landmark_frames(
-            path, landmark_model=model, n_label_frames=n_labels
-        )
-        return {
-            "landmarks": pts,
-            "face": face,
-            "stats": np.asarray(json.dumps(stats, sort_keys=True)),
-        }
-
-    def describe(arrays: dict[str, np.ndarray]) -> dict[str, Any]:
-        pts = arrays["landmarks"]
-        return {
-            "n_frames": len(pts),
-            "n_points": pts.shape[1] // 2,
-            "face_fraction": float(np.mean(arrays["face"])),
-        }
-
-    frame = _npz_manifest(
-        f"landmark frames {corpus}",
-        root,
-        index_csv,
-        out,
-        cache=Path(cache_dir) / key / corpus,
-        cache_dir=cache_dir,
-        path_column="video_path",
-        compute=compute,
-        describe=describe,
-    )
-    log.info("%s: %d recordings, %d label frames, %.1f %% with a face", corpus, len(frame),
-             frame["n_frames"].sum(), 100 * frame["face_fraction"].mean())  # fmt: skip
-    return frame
+# Loader (the step that writes the cache is emorepro.steps.features.landmark_frames_step)
 
 
 def load_landmark_frames(
@@ -218,15 +149,7 @@ def load_landmark_frames(
     """``(landmarks, face)`` of one manifest row (or its ``file``, relative to ``cache_dir``)."""
     rel = entry if isinstance(entry, str | Path) else entry["file"]
     path = Path(cache_dir) / str(rel)
-    try:
-        with np.load(path) as data:
-            pts, face = data["landmarks"], data["face"]
-    except (OSError, KeyError, ValueError) as err:
-        raise CorruptInputError(
-            path,
-            f"not a landmark-frames cache file ({err})",
-            fix="delete it and re-run rule landmark_frames",
-        ) from err
+    pts, face = read_cache_arrays(path, ("landmarks", "face"), rule="landmark_frames")
     if pts.ndim != 2 or face.shape != (len(pts),):
         raise CorruptInputError(
             path,

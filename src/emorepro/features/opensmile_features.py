@@ -17,8 +17,6 @@ window centred on ``t = k*hop_s`` of the original signal.
 from __future__ import annotations
 
 import functools
-import hashlib
-import json
 import math
 import os
 import tempfile
@@ -126,7 +124,7 @@ def _windowed_smile(feature_set: str, window_s: float, hop_s: float) -> opensmil
     """Smile object on a generated config: package LLDs, functionals with frameMode=fixed."""
     pkg_root = Path(opensmile.__file__).resolve().parent / "core" / "config"
     base = pkg_root / _CONFIG_FILES[feature_set]
-    key = cache_key(feature_set, window_s=window_s, hop_s=hop_s)
+    key = f"{feature_set}_w{window_s:.6f}_h{hop_s:.6f}"
     d = _config_dir()
     frame_mode = d / f"{key}.framemode.conf.inc"
     conf = d / f"{key}.conf"
@@ -200,26 +198,6 @@ def windowed_functionals(
     out.index = pd.Index(np.round(np.arange(n) * hop_s, 6), name="time_s")
     out.columns.name = None
     return out
-
-
-def cache_key(feature_set: str, **params: object) -> str:
-    """Stable 16-hex-digit hash of extractor name, params and the opensmile version.
-
-    >>> cache_key("eGeMAPSv02", window_s=8.0) == cache_key("eGeMAPSv02", window_s=8.0)
-    True
-    >>> len(cache_key("eGeMAPSv02"))
-    16
-    """
-    payload = json.dumps(
-        {
-            "extractor": f"opensmile:{feature_set}",
-            "params": params,
-            "opensmile": opensmile.__version__,
-        },
-        sort_keys=True,
-        default=str,
-    )
-    return hashlib.sha256(payload.encode()).hexdigest()[:16]
 
 
 LLD_COUNTS = {"eGeMAPSv02": 25, "ComParE_2016": 65}

@@ -49,7 +49,8 @@ LBP_P, LBP_R = 8, 1
 N_LBP_BINS = LBP_P * (LBP_P - 1) + 3  # 59 bins of skimage "nri_uniform" (58 uniform + 1 other)
 PLANES = ("xy", "xt", "yt")
 AVEC_PCA_DIM = 84
-_MAX_BOX_GAP = 12  # frames a missing detection may reuse the previous face box
+MAX_BOX_GAP = 12
+"""Frames a missed face detection may reuse the previous face box."""
 _LABEL_OVERRUN_S = 1.0  # label grid may end this much after the video before it is an error
 
 
@@ -366,7 +367,7 @@ def _track_landmarks(
     for frame in iter_video_frames(path):
         gray = cv2.cvtColor(frame, cv2.COLOR_RGB2GRAY)
         box = detect_face_box(gray, near=last_box)
-        if box is None and last_box is not None and gap < _MAX_BOX_GAP:
+        if box is None and last_box is not None and gap < MAX_BOX_GAP:
             box, gap = last_box, gap + 1
         elif box is not None:
             last_box, gap = box, 0

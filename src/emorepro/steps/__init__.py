@@ -1,0 +1,1 @@
+"""File-level steps: what each Snakemake rule does, callable without Snakemake."""

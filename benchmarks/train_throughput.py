@@ -16,10 +16,10 @@ audio or random 96x96 face crops, random targets), then measures sequences per s
 Both start from the same initial weights and run under the same global flags
 (:func:`emorepro.training.runtime.seed_everything`: deterministic algorithms, cuDNN benchmark
 off). ``speech`` and ``visual`` are the DAG's networks of ``speech000_ccc`` and ``visual_ccc``
-(:mod:`emorepro.endtoend`) at the widths of ``--profile`` (``paper``: full size, run it on a
-GPU); ``stub`` is a small conv + LSTM stand-in with the same audio contract, for a quick check
-of this script. Visual inputs are pixel / 255 (no augmentation), so the figure is the
-model's, not the transform's.
+(:mod:`emorepro.families.tzirakis2017`) at the widths of ``--profile`` (``paper``: full
+size, run it on a GPU); ``stub`` is a small conv + LSTM stand-in with the same audio
+contract, for a quick check of this script. Visual inputs are pixel / 255 (no
+augmentation), so the figure is the model's, not the transform's.
 """
 
 from __future__ import annotations
@@ -60,23 +60,26 @@ class StubSpeech(nn.Module):
 
 def build_model(kind: str, profile: str = "paper") -> tuple[nn.Module, str, int]:
     """(model taking a batch dict, input key, face size): the DAG's network of
-    ``speech000_ccc`` / ``visual_ccc`` at the widths of ``models.tzirakis2017.profiles.<profile>``
+    ``speech000_ccc`` / ``visual_ccc`` at the widths of ``families.tzirakis2017.profiles.<profile>``
     in benchmarks/config.yaml (paper: ResNet-50 on 96x96 faces; tiny/small: reduced trunk on
     the profile's smaller faces)."""
     if kind == "stub":
         return DictInput(StubSpeech(), ("audio",)), "audio", 0
     import yaml
 
-    from emorepro import endtoend as E
+    from emorepro.families import parse_experiment
+    from emorepro.families.tzirakis2017.networks import build_network, input_keys
+    from emorepro.families.tzirakis2017.spec import resolve_settings
 
     config = yaml.safe_load((Path(__file__).parent / "config.yaml").read_text())
-    profiles = config["models"]["tzirakis2017"]["profiles"]
+    profiles = config["families"]["tzirakis2017"]["profiles"]
     if profile not in profiles:
         sys.exit(f"--profile {profile!r}: not one of {sorted(profiles)} in benchmarks/config.yaml")
-    spec = E.parse_experiment("speech000_ccc" if kind == "speech" else "visual_ccc")
-    settings = E.resolve_settings(spec, profiles[profile])
-    model = DictInput(E.build_network(spec, settings), E.input_keys(spec))
-    return model, E.input_keys(spec)[0], int(settings["face_size"]) if kind == "visual" else 0
+    name = "speech000_ccc" if kind == "speech" else "visual_ccc"
+    spec = parse_experiment(f"tzirakis2017/{name}").spec
+    settings = resolve_settings(spec, profiles[profile])
+    model = DictInput(build_network(spec, settings), input_keys(spec))
+    return model, input_keys(spec)[0], int(settings["face_size"]) if kind == "visual" else 0
 
 
 def synthetic_dataset(

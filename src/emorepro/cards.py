@@ -13,18 +13,15 @@ dash or an empty cell means "not reported" (``None``), never zero.
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
-from functools import cache
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
-import jsonschema
 import yaml
 
+from emorepro import schemas
 from emorepro.errors import ConfigError
 
 CARD_GLOB = "*.yaml"
@@ -33,10 +30,8 @@ _DASHES = {"", "-", "–", "—", "--", "n/a", "N/A"}
 _NUMBER = re.compile(r"^[+-]?(\d+\.?\d*|\.\d+)$")
 
 
-@cache
 def card_schema() -> dict[str, Any]:
-    text = resources.files("emorepro.schemas").joinpath("paper_card.schema.json").read_text()
-    return json.loads(text)
+    return schemas.load("paper_card")
 
 
 def parse_printed(text: str) -> float | None:
@@ -63,11 +58,9 @@ def load_card(path: Path | str) -> dict[str, Any]:
         card = yaml.safe_load(path.read_text())
     except (OSError, yaml.YAMLError) as err:
         raise ConfigError(f"{path}: cannot read paper card ({err})") from err
-    validator = jsonschema.Draft202012Validator(card_schema())
-    errors = sorted(validator.iter_errors(card), key=lambda e: list(e.absolute_path))
-    if errors:
-        err = errors[0]
-        where = "/".join(str(p) for p in err.absolute_path) or "(top level)"
+    err = schemas.first_error(card, card_schema())
+    if err is not None:
+        where = schemas.key_of(err)
         raise ConfigError(f"{path}: {where}: {err.message} (schema: paper_card.schema.json)")
     if card["id"] != path.stem:
         raise ConfigError(f"{path}: id {card['id']!r} must equal the file name {path.stem!r}")

@@ -22,7 +22,7 @@ def _synth(args: argparse.Namespace) -> None:
 
 
 def _index(args: argparse.Namespace) -> None:
-    from emorepro.pipeline import index_step
+    from emorepro.steps.data import index_step
 
     frame = index_step(args.corpus, args.root, args.out)
     print(f"{args.corpus}: {len(frame)} items, {frame['subject'].nunique()} subjects -> {args.out}")
@@ -37,39 +37,51 @@ def _check_config(args: argparse.Namespace) -> None:
 
 def _regress(args: argparse.Namespace) -> int:
     from emorepro.cards import load_cards
+    from emorepro.numerics import cpu_identity
     from emorepro.regression import (
         check,
+        expectations_for,
         kernel_mismatch,
         load_expected,
+        recorded_on_this_cpu,
         snapshot,
         write_expected,
     )
 
-    expected_path = Path(args.expected or f"benchmarks/regression/{args.scale}.yaml")
+    folder = Path(args.expectations)
     if args.update:
-        write_expected(expected_path, snapshot(args.results, scale=args.scale, seed=args.seed))
-        print(f"wrote {expected_path}")
+        path = Path(args.expected or folder / f"{args.scale}.{cpu_identity()['vendor']}.yaml")
+        write_expected(path, snapshot(args.results, scale=args.scale, seed=args.seed))
+        print(f"wrote {path}")
         return 0
-    if not expected_path.is_file():
+    try:
+        path = Path(args.expected) if args.expected else expectations_for(folder, args.scale)[0]
+    except FileNotFoundError:
         raise EmoreproError(
-            f"{expected_path}: no expectations for scale {args.scale!r}; run the DAG at that "
-            "scale and `emorepro regress --update` to record them"
-        )
+            f"{folder}: no expectations for scale {args.scale!r}; run the DAG at that scale and "
+            "`emorepro regress --update` to record them"
+        ) from None
+    if not path.is_file():
+        raise EmoreproError(f"{path}: no such expectations file")
+    expected = load_expected(path)
+    this_cpu = recorded_on_this_cpu(expected)
     cards = load_cards(args.cards) if args.cards else {}
-    expected = load_expected(expected_path)
-    failures, new = check(args.results, expected, cards=cards)
-    for drift in new:
+    failures, new, skipped = check(args.results, expected, cards=cards, same_cpu=this_cpu)
+    for drift in [*new, *failures]:
         print(drift.message())
-    for drift in failures:
-        print(drift.message())
-    n = len(expected["cells"])
+    note = kernel_mismatch(expected)
+    if note:
+        print(note)
+    if skipped:
+        print(
+            f"emorepro regress: {skipped} CPU-dependent numbers (float32 training) not compared: "
+            f"{path.name} was recorded on another CPU; record this CPU's with --update"
+        )
+    n = len(expected["cells"]) - skipped
     if failures:
-        note = kernel_mismatch(expected)
-        if note:
-            print(note)
-        print(f"emorepro regress: {len(failures)} of {n} numbers drifted ({expected_path})")
+        print(f"emorepro regress: {len(failures)} of {n} numbers drifted ({path})")
         return 1
-    print(f"emorepro regress: all {n} numbers within tolerance ({expected_path})")
+    print(f"emorepro regress: all {n} numbers within tolerance ({path})")
     return 0
 
 
@@ -93,7 +105,10 @@ def main(argv: list[str] | None = None) -> int:
     p.set_defaults(func=_check_config)
     p = sub.add_parser("regress", help="check reproduced numbers against committed expectations")
     p.add_argument("--results", default="results", help="results folder of a finished run")
-    p.add_argument("--scale", default="tiny", help="selects benchmarks/regression/<scale>.yaml")
+    p.add_argument(
+        "--scale", default="tiny", help="selects <expectations>/<scale>.<cpu vendor>.yaml"
+    )
+    p.add_argument("--expectations", default="benchmarks/regression", help="expectations folder")
     p.add_argument("--expected", help="expectations file (overrides --scale)")
     p.add_argument("--cards", default="benchmarks", help="paper cards, to name fed table cells")
     p.add_argument("--seed", type=int, default=2017, help="recorded with --update")

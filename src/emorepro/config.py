@@ -18,11 +18,37 @@ import yaml
 
 from emorepro.errors import ConfigError
 
+#: keys every family block accepts, whatever the family's own schema says
+GENERIC_FAMILY_KEYS: dict[str, Any] = {
+    "enabled": {
+        "type": "boolean",
+        "default": True,
+        "description": "false: its card rows show 'not run in this configuration'",
+    },
+    "exclude": {
+        "type": "array",
+        "items": {"type": "string"},
+        "default": [],
+        "description": "experiment names (fnmatch patterns) of this family not to run",
+    },
+}
+
 
 def load_schema() -> dict[str, Any]:
-    """The config schema shipped with the package."""
+    """The config schema shipped with the package, with every registered family's fragment
+    (its ``schema.json`` plus :data:`GENERIC_FAMILY_KEYS`) composed under ``families.<id>``."""
+    from emorepro.families import family_ids, get_family
+
     text = resources.files("emorepro.schemas").joinpath("config.schema.json").read_text()
-    return json.loads(text)
+    schema = json.loads(text)
+    slots = schema["properties"]["families"]["properties"]
+    for family_id in family_ids():
+        fragment = copy.deepcopy(get_family(family_id).schema())
+        fragment.setdefault("type", "object")
+        fragment.setdefault("additionalProperties", False)
+        fragment["properties"] = {**fragment.get("properties", {}), **GENERIC_FAMILY_KEYS}
+        slots[family_id] = fragment
+    return schema
 
 
 def _fill_defaults(instance: Any, schema: dict[str, Any], root: dict[str, Any]) -> None:
@@ -77,19 +103,36 @@ def validate_config(config: dict[str, Any], *, source: str = "config") -> dict[s
                 f"{source}: key 'corpora.{name}.path' is only used with source: real; "
                 "remove it or set source: real"
             )
-    lists = [(f"baselines.{f}", filled["baselines"].get(f, {})) for f in ("svm", "svr", "blstm")]
-    lists += [(f"features.{f}", filled["features"][f]) for f in ("logmel", "faces")]
-    for key, section in lists:
-        for name in section.get("corpora", []):
-            if name not in filled["corpora"]:
-                raise ConfigError(
-                    f"{source}: key '{key}.corpora' names {name!r}, which is not under "
-                    "'corpora'; add it there or remove it here"
-                )
+    _check_corpus_lists(filled, source)
     filled.setdefault("results", "results")
     filled.setdefault("mlflow", {})
     filled["mlflow"].setdefault("tracking_uri", f"sqlite:///{filled['results']}/mlflow.db")
     return filled
+
+
+def _corpus_lists(node: Any, key: str) -> list[tuple[str, list[Any]]]:
+    """Every list under a key named ``corpora`` inside ``node``, with its dotted key."""
+    found = []
+    if isinstance(node, dict):
+        for name, value in node.items():
+            sub = f"{key}.{name}" if key else str(name)
+            if name == "corpora" and isinstance(value, list):
+                found.append((sub, value))
+            else:
+                found += _corpus_lists(value, sub)
+    return found
+
+
+def _check_corpus_lists(filled: dict[str, Any], source: str) -> None:
+    """A ``corpora`` list under ``features`` or ``families`` may only name configured corpora."""
+    for section in ("features", "families"):
+        for key, names in _corpus_lists(filled.get(section, {}), section):
+            for name in names:
+                if name not in filled["corpora"]:
+                    raise ConfigError(
+                        f"{source}: key '{key}' names {name!r}, which is not under "
+                        "'corpora'; add it there or remove it here"
+                    )
 
 
 def load_config(path: Path | str) -> dict[str, Any]:

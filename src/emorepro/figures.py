@@ -21,13 +21,13 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
+from emorepro.results import source_of
+
 _META = {"Software": None, "Creation Time": None}
 
 
 def _source(result: Mapping[str, Any]) -> str:
-    if result.get("source") == "real":
-        return "real corpus"
-    return f"synthetic {result.get('scale')}, seed {result.get('seed')}"
+    return source_of(result).describe()
 
 
 def row_normalised(matrix: Sequence[Sequence[float]]) -> np.ndarray:

@@ -10,12 +10,16 @@ AVX-512 kernels and 0.78 with AVX2 kernels from the same inputs and seed. Import
 * ``MKL_CBWR=AVX2``: MKL's conditional numerical reproducibility branch (BLAS in torch);
 * ``ONEDNN_MAX_CPU_ISA=AVX2``: oneDNN (convolutions, RNNs).
 
-Every x86-64 CPU of the last decade (Intel since Haswell, AMD since Zen) runs the AVX2 path.
-They take effect if set before torch runs its first kernel (importing torch before emorepro
-is fine: checked bit for bit on a conv + LSTM step); the Snakemake scripts and the tests
-import emorepro before any kernel runs. Set a variable yourself to opt out, e.g.
-``ATEN_CPU_CAPABILITY=default`` on an older CPU or ``avx512`` for speed; the regression of
-reproduced numbers records the kernels its expectations came from (:func:`cpu_kernels`).
+Every x86-64 CPU of the last decade (Intel since Haswell, AMD since Zen) runs the AVX2 path
+of torch and oneDNN. MKL honours ``MKL_CBWR=AVX2`` on Intel CPUs only: on an AMD EPYC its
+verbose log reports ``CNR:AUTO`` (only ``COMPATIBLE`` is honoured there), so float32 numbers
+still differ between Intel and AMD machines, and the regression expectations are kept per
+CPU vendor (:func:`cpu_identity`, :mod:`emorepro.regression`). They take effect if set
+before torch runs its first kernel (importing torch before emorepro is fine: checked bit for
+bit on a conv + LSTM step); the Snakemake scripts and the tests import emorepro before any
+kernel runs. Set a variable yourself to opt out, e.g. ``ATEN_CPU_CAPABILITY=default`` on an
+older CPU or ``avx512`` for speed; the regression of reproduced numbers records the kernels
+its expectations came from (:func:`cpu_kernels`).
 GPU kernels are not affected.
 """
 
@@ -52,4 +56,23 @@ def cpu_kernels() -> dict[str, str]:
         "torch": str(torch.backends.cpu.get_cpu_capability()),
         "mkl_cbwr": os.environ.get("MKL_CBWR", "auto"),
         "onednn_max_cpu_isa": os.environ.get("ONEDNN_MAX_CPU_ISA", "auto"),
+    }
+
+
+def cpu_identity(cpuinfo: str | None = None) -> dict[str, str]:
+    """The CPU vendor and model as ``/proc/cpuinfo`` names them (``unknown`` elsewhere):
+    float32 training numbers depend on them (module docstring). ``cpuinfo`` is for tests."""
+    if cpuinfo is None:
+        try:
+            with open("/proc/cpuinfo", encoding="utf-8", errors="replace") as fh:
+                cpuinfo = fh.read()
+        except OSError:
+            cpuinfo = ""
+    fields: dict[str, str] = {}
+    for line in cpuinfo.splitlines():
+        key, _, value = line.partition(":")
+        fields.setdefault(key.strip(), value.strip())
+    return {
+        "vendor": fields.get("vendor_id", "unknown") or "unknown",
+        "model": fields.get("model name", platform.processor() or "unknown") or "unknown",
     }

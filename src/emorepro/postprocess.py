@@ -1,5 +1,8 @@
 """The RECOLA post-processing chain of Tzirakis et al. (000/001) and Han et al. (003).
 
+The grids (which windows and shifts to try) belong to the paper families that use them
+(:meth:`emorepro.families.base.Family.grids`; :func:`emorepro.families.find_grid`).
+
 Four steps, applied per recording to the predictions of one target (experiments.md §0.2):
 
 1. **median filter** of the prediction; a window of ``W`` seconds is ``round(W / frame_s)``
@@ -50,7 +53,8 @@ STEPS: tuple[str, ...] = ("median", "centring", "scaling", "shift")
 _COLUMNS = ("item_id", "time_s", "role", "target", "y_true", "y_pred")
 
 
-def _ladder(start: float, stop: float, step: float) -> tuple[float, ...]:
+def ladder(start: float, stop: float, step: float) -> tuple[float, ...]:
+    """``start, start + step, ..., stop`` (rounded to 1e-6), e.g. a post-processing grid."""
     n = round((stop - start) / step) + 1
     return tuple(round(start + i * step, 6) for i in range(n))
 
@@ -84,27 +88,6 @@ class Grid:
     def n_points(self) -> int:
         """Candidates evaluated by :func:`fit`: windows + centring + scaling + shifts."""
         return len(self.median_windows_s) + 2 + len(self.shifts_s)
-
-
-GRIDS: dict[str, Grid] = {
-    # Tzirakis et al.: "ranging from 0.4 s to 20 s" / "from 0.04 s to 10 s", steps not stated.
-    # Chosen: windows every 0.4 s (50 values) and shifts at every 40 ms frame (250 values);
-    # a full AVEC 2016 partition (9 x 7,500 frames) is searched in well under a second per
-    # target (benchmarks/postprocess_search.py).
-    "tzirakis2017": Grid(
-        name="tzirakis2017",
-        median_windows_s=_ladder(0.4, 20.0, 0.4),
-        shifts_s=_ladder(0.04, 10.0, 0.04),
-    ),
-    # Han et al.: W from 0.12 s to 0.44 s at 0.08 s (5), D from 0.04 s to 0.60 s at 0.04 s (15);
-    # the gold standard was shifted back by 2.4 s before training.
-    "han2018": Grid(
-        name="han2018",
-        median_windows_s=_ladder(0.12, 0.44, 0.08),
-        shifts_s=_ladder(0.04, 0.60, 0.04),
-        label_shift_s=2.4,
-    ),
-}
 
 
 @dataclass
@@ -291,24 +274,15 @@ def fit(
         )
 
     for step in order:
-        if step == "median" and grid.median_windows_s:
-            cands = [
-                (w, median_step(cur, window_frames(w, grid.frame_s))) for w in grid.median_windows_s
-            ]
-            scores = [M.ccc_partition(trues, c) for _, c in cands]
-            j = int(np.argmax(scores))  # ties -> the smallest window
-            record("median", cands[j][0], len(cands), scores[j], cands[j][1])
-        elif step == "centring":
-            cand = centring_step(cur, train_mean)
-            record("centring", True, 1, M.ccc_partition(trues, cand), cand)
-        elif step == "scaling" and float(np.concatenate(cur).std()) > 0.0:
-            cand = scaling_step(cur, train_std)
-            record("scaling", True, 1, M.ccc_partition(trues, cand), cand)
-        elif step == "scaling":
+        tried = _best_candidate(step, cur, trues, grid, train_mean, train_std)
+        if tried is None:
+            continue
+        value, n, score, cand = tried
+        if cand is None:
             trace.append(
                 {
-                    "step": "scaling",
-                    "value": True,
+                    "step": step,
+                    "value": value,
                     "n_candidates": 0,
                     "dev_ccc_candidate": None,
                     "kept": False,
@@ -316,12 +290,8 @@ def fit(
                     "note": "constant predictions: scaling undefined",
                 }
             )
-        elif step == "shift" and grid.shifts_s:
-            # scored from running sums, the winner re-scored exactly; ties -> the smallest shift
-            ks = [shift_frames(s, grid.frame_s) for s in grid.shifts_s]
-            j = int(np.argmax(_shift_scores(trues, cur, ks)))
-            cand = shift_step(cur, ks[j])
-            record("shift", grid.shifts_s[j], len(ks), M.ccc_partition(trues, cand), cand)
+        else:
+            record(step, value, n, score, cand)
 
     return Params(
         median_window_s=chosen["median"],
@@ -335,6 +305,44 @@ def fit(
         order=list(order),
         trace=trace,
     )
+
+
+Candidate = tuple[Any, int, float | None, list[np.ndarray] | None]
+
+
+def _best_candidate(
+    step: str,
+    cur: list[np.ndarray],
+    trues: list[np.ndarray],
+    grid: Grid,
+    train_mean: float,
+    train_std: float,
+) -> Candidate | None:
+    """``(value, n_candidates, dev CCC, predictions)`` of the best setting of one step on the
+    current predictions; ``None`` when the grid has no value for the step; predictions
+    ``None`` when the step is undefined (scaling of constant predictions)."""
+    if step == "median" and grid.median_windows_s:
+        cands = [
+            (w, median_step(cur, window_frames(w, grid.frame_s))) for w in grid.median_windows_s
+        ]
+        scores = [M.ccc_partition(trues, c) for _, c in cands]
+        j = int(np.argmax(scores))  # ties -> the smallest window
+        return cands[j][0], len(cands), scores[j], cands[j][1]
+    if step == "centring":
+        cand = centring_step(cur, train_mean)
+        return True, 1, M.ccc_partition(trues, cand), cand
+    if step == "scaling":
+        if float(np.concatenate(cur).std()) == 0.0:
+            return True, 0, None, None
+        cand = scaling_step(cur, train_std)
+        return True, 1, M.ccc_partition(trues, cand), cand
+    if step == "shift" and grid.shifts_s:
+        # scored from running sums, the winner re-scored exactly; ties -> the smallest shift
+        ks = [shift_frames(s, grid.frame_s) for s in grid.shifts_s]
+        j = int(np.argmax(_shift_scores(trues, cur, ks)))
+        cand = shift_step(cur, ks[j])
+        return grid.shifts_s[j], len(ks), M.ccc_partition(trues, cand), cand
+    return None
 
 
 def apply(preds: Sequence[np.ndarray], params: Params) -> list[np.ndarray]:

@@ -8,6 +8,14 @@ metric that disappeared is a drift too; new results are reported but not failure
 
 Expectations are regenerated deliberately with ``emorepro regress --update`` after a change
 that is meant to move numbers (the diff of the YAML file is then part of the review).
+
+Numbers of networks trained in float32 (cells with a tolerance wider than
+:data:`DEFAULT_TOLERANCE`) depend on the CPU: the same seed gives the same numbers on one
+machine, not across CPU vendors (MKL honours its AVX2 reproducibility branch on Intel CPUs
+only, :mod:`emorepro.numerics`). So the expectations of a scale are kept per CPU
+(``<scale>.<vendor>.yaml``, :func:`expectations_for`); on a CPU without its own file the
+CPU-dependent cells are skipped, counted and named in the report, and every other number is
+still checked.
 """
 
 from __future__ import annotations
@@ -21,12 +29,9 @@ from typing import Any
 import yaml
 
 from emorepro.cards import iter_cells
-from emorepro.numerics import cpu_kernels
+from emorepro.numerics import cpu_identity, cpu_kernels
 
 DEFAULT_TOLERANCE = 0.01
-#: Wider tolerances for results whose numbers come from float32 training (same kernels and
-#: seed -> identical; emorepro.numerics pins the CPU kernels, a BLAS build may still differ).
-TOLERANCES = {"/blstm_": 0.03, "/tzirakis2017/": 0.05}
 
 
 @dataclass(frozen=True)
@@ -88,16 +93,23 @@ def check(
     expected: Mapping[str, Any],
     *,
     cards: Mapping[str, Mapping[str, Any]] | None = None,
-) -> tuple[list[Drift], list[Drift]]:
-    """Compare a results folder with the expectations; returns (failures, new numbers)."""
+    same_cpu: bool = True,
+) -> tuple[list[Drift], list[Drift], int]:
+    """Compare a results folder with the expectations; returns (failures, new numbers,
+    skipped). Without ``same_cpu`` the CPU-dependent cells (tolerance wider than
+    :data:`DEFAULT_TOLERANCE`: float32 training) are skipped and counted."""
     found = collect(results_root)
     feeds = _feeds(cards or {})
     failures, new = [], []
     seen = set()
+    skipped = 0
     for cell in expected["cells"]:
         key = (cell["result"], cell["metric"])
         seen.add(key)
         tol = float(cell.get("tolerance", DEFAULT_TOLERANCE))
+        if not same_cpu and tol > DEFAULT_TOLERANCE:
+            skipped += 1
+            continue
         value = found.get(key)
         exp = float(cell["expected"])
         if value is None or abs(value - exp) > tol:
@@ -105,22 +117,49 @@ def check(
     for key, value in sorted(found.items()):
         if key not in seen:
             new.append(Drift(*key, None, value, DEFAULT_TOLERANCE, tuple(feeds.get(key, ()))))
-    return failures, new
+    return failures, new, skipped
+
+
+def expectations_for(directory: Path | str, scale: str) -> tuple[Path, bool]:
+    """The expectations file of ``scale`` for this CPU: ``<scale>.<vendor>.yaml`` when it was
+    recorded on this CPU (same vendor and kernels), else the first ``<scale>.*.yaml`` with
+    ``False`` (its CPU-dependent cells cannot be compared here)."""
+    directory = Path(directory)
+    candidates = sorted(directory.glob(f"{scale}.*.yaml"))
+    if not candidates:
+        raise FileNotFoundError(f"{directory}: no expectations {scale}.<cpu vendor>.yaml")
+    for path in candidates:
+        if recorded_on_this_cpu(load_expected(path)):
+            return path, True
+    return candidates[0], False
+
+
+def recorded_on_this_cpu(expected: Mapping[str, Any]) -> bool:
+    """Were the expectations recorded on a CPU like this one (vendor and kernels)?"""
+    recorded = expected.get("cpu") or {}
+    now = cpu_identity()
+    return (
+        recorded.get("vendor") == now["vendor"]
+        and dict(expected.get("cpu_kernels") or {}) == cpu_kernels()
+    )
 
 
 def snapshot(
     results_root: Path | str, *, scale: str, seed: int, tolerance: float = DEFAULT_TOLERANCE
 ) -> dict[str, Any]:
     """Expectations from a finished run (for ``emorepro regress --update``); tolerance
-    ``tolerance`` except where :data:`TOLERANCES` names a wider one. Records the CPU kernels
-    in force (:func:`emorepro.numerics.cpu_kernels`): float32 training depends on them."""
+    ``tolerance`` or the wider one the result's family asks for
+    (:meth:`emorepro.families.base.Family.tolerance`: networks trained in float32). Records
+    the CPU kernels in force (:func:`emorepro.numerics.cpu_kernels`): float32 training
+    depends on them."""
 
     def tol(result: str) -> float:
-        return max([tolerance, *(t for key, t in TOLERANCES.items() if key in result)])
+        return max(tolerance, family_tolerance(result))
 
     return {
         "scale": scale,
         "seed": seed,
+        "cpu": cpu_identity(),
         "cpu_kernels": cpu_kernels(),
         "cells": [
             {"result": r, "metric": m, "expected": round(v, 6), "tolerance": tol(r)}
@@ -129,17 +168,29 @@ def snapshot(
     }
 
 
+def family_tolerance(result: str) -> float:
+    """The regression tolerance the family of a result folder asks for (0 if unknown)."""
+    from emorepro.errors import EmoreproError
+    from emorepro.families import get_family
+    from emorepro.plan import ResultKey
+
+    try:
+        key = ResultKey.from_rel(result)
+        return get_family(key.family).tolerance(key.experiment())
+    except EmoreproError:
+        return 0.0
+
+
 def kernel_mismatch(expected: Mapping[str, Any]) -> str | None:
-    """A sentence naming the difference when the expectations were recorded with other CPU
-    kernels than this machine uses now (``None`` if equal or not recorded)."""
-    recorded = expected.get("cpu_kernels")
-    now = cpu_kernels()
-    if not recorded or dict(recorded) == now:
+    """A sentence naming the difference when the expectations were recorded on another CPU or
+    with other CPU kernels than this machine uses now (``None`` if the same)."""
+    if recorded_on_this_cpu(expected):
         return None
+    recorded = {**(expected.get("cpu") or {}), **(expected.get("cpu_kernels") or {})}
+    now = {**cpu_identity(), **cpu_kernels()}
     return (
-        f"note: the expectations were recorded with CPU kernels {dict(recorded)}, this machine "
-        f"uses {now}; float32 training numbers differ between kernel sets "
-        "(see emorepro.numerics)"
+        f"note: the expectations were recorded on {recorded}, this machine is {now}; float32 "
+        "training numbers differ between CPUs (see emorepro.numerics and emorepro.regression)"
     )
 
 

@@ -25,14 +25,12 @@ import hashlib
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from functools import cache
-from importlib import resources
 from pathlib import Path
 from typing import Any, Literal
 
-import jsonschema
 import pandas as pd
 
+from emorepro import schemas
 from emorepro.errors import CorruptInputError, EmoreproError
 from emorepro.io import read_json, write_json, write_parquet
 from emorepro.provenance import code_version
@@ -42,11 +40,9 @@ Task = Literal["regression", "classification", "analysis"]
 TASKS: tuple[str, ...] = ("regression", "classification", "analysis")
 
 
-@cache
 def result_schema() -> dict[str, Any]:
     """The JSON schema of ``metrics.json`` shipped with the package."""
-    text = resources.files("emorepro.schemas").joinpath("result.schema.json").read_text()
-    return json.loads(text)
+    return schemas.load("result")
 
 
 @dataclass(frozen=True)
@@ -167,11 +163,9 @@ def build_result(identity: Identity, outcome: Outcome) -> dict[str, Any]:
 def validate_result(result: Mapping[str, Any], *, where: str) -> None:
     """Check a result against the schema and the rules the schema cannot state; errors name
     ``where`` (a file or an experiment) and the offending key."""
-    validator = jsonschema.Draft202012Validator(result_schema())
-    errors = sorted(validator.iter_errors(result), key=lambda e: list(e.absolute_path))
-    if errors:
-        err = errors[0]
-        key = "/".join(str(p) for p in err.absolute_path) or "(top level)"
+    err = schemas.first_error(result, result_schema())
+    if err is not None:
+        key = schemas.key_of(err)
         raise EmoreproError(f"{where}: result key {key}: {err.message} (result.schema.json)")
     metrics = {k for k in result["metrics"] if not k.startswith("n_")}
     missing = sorted(metrics - set(result["metric_variants"]))

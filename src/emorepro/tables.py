@@ -16,7 +16,6 @@ synthetic, scale, seed) of the runs.
 
 from __future__ import annotations
 
-import json
 import math
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -26,6 +25,7 @@ import pandas as pd
 
 from emorepro import stats
 from emorepro.cards import Cell, iter_cells
+from emorepro.results import read_result, source_of
 
 CORRELATIONS = ("ccc", "pcc")
 COLUMNS = [
@@ -70,11 +70,8 @@ def sample_size(result_dir: Path | str, metric_key: str) -> int | None:
 
 def _origin(result: Mapping[str, Any]) -> str:
     """Corpus source of a result, plus the model profile when one was used."""
-    if result.get("source") == "real":
-        text = "real corpus"
-    else:
-        text = f"synthetic twin (scale {result.get('scale')}, seed {result.get('seed')})"
-    profile = result.get("params", {}).get("profile")
+    text = source_of(result).describe()
+    profile = result.get("profile")
     return f"{text}; profile {profile}" if profile else text
 
 
@@ -89,7 +86,7 @@ def _load(results_root: Path, cell: Cell, available: set[str] | None) -> dict[st
             f"{path}: result of {cell.card}/{cell.table}/{cell.row} is missing; run "
             f"`snakemake {path}` (or the whole DAG) first"
         )
-    return json.loads(path.read_text())
+    return read_result(path)
 
 
 def _test(metric: str, a: float, b: float, n: int | None) -> float | None:

@@ -26,16 +26,13 @@ RUN_KEY_TAG = "emorepro.run_key"
 
 
 def run_key(result: Mapping[str, Any]) -> str:
-    """Stable identity of a result: ``paper/experiment/corpus/protocol/seed=<s>``."""
-    return "/".join(
-        [
-            str(result["paper"]),
-            str(result["experiment"]),
-            str(result["corpus"]),
-            str(result["protocol"]),
-            f"seed={result['seed']}",
-        ]
-    )
+    """Stable identity of a result:
+    ``paper/family/experiment[/pp=<grid>]/corpus/protocol/seed=<s>``."""
+    parts = [str(result["paper"]), str(result["family"]), str(result["experiment"])]
+    if result.get("postprocess"):
+        parts.append(f"pp={result['postprocess']}")
+    parts += [str(result["corpus"]), str(result["protocol"]), f"seed={result['source']['seed']}"]
+    return "/".join(parts)
 
 
 def _flat_params(params: Mapping[str, Any]) -> dict[str, str]:
@@ -156,12 +153,16 @@ def _mirror_one(mirror: _Mirror, result: Mapping[str, Any]) -> str:
     tags = {
         "emorepro.rule": str(result.get("rule", "")),
         "emorepro.fold_sheet_sha256": str(result.get("fold_sheet_sha256", "")),
-        "emorepro.corpus_source": str(result.get("source", "")),
-        "emorepro.scale": str(result.get("scale", "")),
+        "emorepro.corpus_source": str(result["source"]["kind"]),
+        "emorepro.scale": str(result["source"].get("scale") or ""),
+        "emorepro.task": str(result["task"]),
+        "emorepro.family": str(result["family"]),
+        "emorepro.settings_sha256": str(result.get("settings_sha256", "")),
         "emorepro.code_version": version,
         "emorepro.metric_variants": json.dumps(result.get("metric_variants", {})),
     }
-    name = f"{result['experiment']}:{result['corpus']}:{result['protocol']}"
+    pp = f"+pp-{result['postprocess']}" if result.get("postprocess") else ""
+    name = f"{result['experiment']}{pp}:{result['corpus']}:{result['protocol']}"
     params = dict(result.get("params", {}))
     history = params.pop("history", None) or []  # per-epoch curves: step metrics, not a param
     parent = mirror.upsert(

@@ -11,8 +11,12 @@ import pytest
 import torch
 
 from emorepro import metrics as M
-from emorepro.baselines.blstm import (
+from emorepro.errors import ConfigError, CorruptInputError
+from emorepro.evaluation import summarise_regression
+from emorepro.families.baselines.blstm import (
     BLSTMRegressor,
+    BLSTMRun,
+    BLSTMSettings,
     blstm_on_partition,
     feature_columns,
     fit_scaler,
@@ -20,7 +24,6 @@ from emorepro.baselines.blstm import (
     predict_recordings,
     train_blstm,
 )
-from emorepro.errors import ConfigError, CorruptInputError
 from emorepro.features.opensmile_features import lld_at_label_rate, llds
 from emorepro.training import runtime
 from emorepro.training.runtime import (
@@ -33,6 +36,19 @@ from emorepro.training.runtime import (
 
 FEATS = ["f0", "f1", "f2", "f3"]
 SMALL = dict(lr=0.01, batch_size=8, seq_len=40, hidden=16, layers=1, seed=3)
+
+
+def _split_kw(kw: dict) -> tuple[BLSTMSettings, BLSTMRun]:
+    run = {k: kw.pop(k) for k in ("seed", "device", "checkpoint") if k in kw}
+    return BLSTMSettings(**kw), BLSTMRun(**run)
+
+
+def _train(train: pd.DataFrame, dev: pd.DataFrame, **kw):
+    return train_blstm(train, dev, *_split_kw(dict(kw)))
+
+
+def _partition(frames: pd.DataFrame, sheet: pd.DataFrame, **kw):
+    return blstm_on_partition(frames, sheet, *_split_kw(dict(kw)))
 
 
 def synth_frames(n_items: int = 7, n: int = 240, seed: int = 0) -> pd.DataFrame:
@@ -146,7 +162,7 @@ def test_fit_scaler_matches_numpy() -> None:
 @pytest.mark.parametrize("loss", ["ccc", "mse"])
 def test_training_beats_constant_predictor(frames: pd.DataFrame, loss: str) -> None:
     train, dev = _split(frames)
-    model, history = train_blstm(train, dev, loss=loss, epochs=8, device="cpu", **SMALL)
+    model, history = _train(train, dev, loss=loss, epochs=8, device="cpu", **SMALL)
     pred = predict_recordings(model, dev)
     for t in ("arousal", "valence"):
         assert M.ccc(dev[t].to_numpy(), pred[t].to_numpy()) > 0.3
@@ -163,26 +179,26 @@ def test_training_beats_constant_predictor(frames: pd.DataFrame, loss: str) -> N
 def test_partition_outputs_and_cpu_determinism(frames: pd.DataFrame) -> None:
     sheet = synth_sheet()
     kw = dict(loss="ccc", epochs=2, **SMALL)
-    preds, result = blstm_on_partition(frames, sheet, **kw)
-    again, result2 = blstm_on_partition(frames, sheet, **kw)
+    preds, params = _partition(frames, sheet, **kw)
+    again, params2 = _partition(frames, sheet, **kw)
     pd.testing.assert_frame_equal(preds, again)  # bitwise: exact float equality
-    assert result == result2
+    assert params == params2
     assert list(preds.columns) == ["item_id", "time_s", "role", "target", "y_true", "y_pred"]
     assert len(preds) == 2 * 240 * 3  # 2 targets x 240 frames x (2 dev + 1 test) items
-    assert set(result["metrics"]) == {
+    summary = summarise_regression(preds, targets=("arousal", "valence"))
+    assert set(summary.metrics) == {
         f"{t}.{r}.ccc" for t in ("arousal", "valence") for r in ("dev", "test")
     }
-    assert set(result["metric_variants"]) == set(result["metrics"])
-    assert result["folds"][0]["fold"] == 0
-    assert len(result["params"]["history"]) == 2 and result["params"]["best_epoch"] in (1, 2)
+    assert set(summary.metric_variants) == set(summary.metrics)
+    assert len(params["history"]) == 2 and params["best_epoch"] in (1, 2)
     rows = preds[(preds["role"] == "test") & (preds["target"] == "valence")]
     np.testing.assert_array_equal(rows["y_true"], frames.loc[frames["item_id"] == "it6", "valence"])
-    assert result["metrics"]["valence.test.ccc"] == M.ccc(rows["y_true"], rows["y_pred"])
+    assert summary.metrics["valence.test.ccc"] == M.ccc(rows["y_true"], rows["y_pred"])
 
 
 def test_scaler_uses_training_frames_only(frames: pd.DataFrame) -> None:
     train, dev = _split(frames)
-    model, _ = train_blstm(train, dev, loss="mse", epochs=1, **SMALL)
+    model, _ = _train(train, dev, loss="mse", epochs=1, **SMALL)
     mean, std = fit_scaler(train[FEATS].to_numpy())
     np.testing.assert_allclose(model.feat_mean.numpy(), mean, rtol=1e-6)
     np.testing.assert_allclose(model.feat_std.numpy(), std, rtol=1e-6)
@@ -192,11 +208,11 @@ def test_scaler_uses_training_frames_only(frames: pd.DataFrame) -> None:
     test_rows = changed["item_id"] == "it6"
     changed.loc[test_rows, FEATS] = changed.loc[test_rows, FEATS] * 10.0 + 1e3
     kw = dict(loss="mse", epochs=1, **SMALL)
-    preds, result = blstm_on_partition(frames, sheet, **kw)
-    preds2, result2 = blstm_on_partition(changed, sheet, **kw)
+    preds, params = _partition(frames, sheet, **kw)
+    preds2, params2 = _partition(changed, sheet, **kw)
     dev_rows = preds["role"] == "dev"
     pd.testing.assert_frame_equal(preds[dev_rows], preds2[dev_rows])
-    assert result["params"]["history"] == result2["params"]["history"]
+    assert params["history"] == params2["history"]
     assert not np.array_equal(preds.loc[~dev_rows, "y_pred"], preds2.loc[~dev_rows, "y_pred"])
 
 
@@ -217,7 +233,7 @@ class _StopAfter(logging.Handler):
 def test_resume_after_interrupt_gives_identical_weights(frames: pd.DataFrame, tmp_path) -> None:
     train, dev = _split(frames)
     kw = {**SMALL, "loss": "ccc", "epochs": 3, "dropout": 0.3, "layers": 2}
-    ref, ref_hist = train_blstm(train, dev, **kw)
+    ref, ref_hist = _train(train, dev, **kw)
     ckpt = tmp_path / "blstm.pt"
     logger = logging.getLogger("emorepro")
     handler = _StopAfter(2)
@@ -226,18 +242,18 @@ def test_resume_after_interrupt_gives_identical_weights(frames: pd.DataFrame, tm
     logger.setLevel(logging.INFO)
     try:
         with pytest.raises(_Interrupt):
-            train_blstm(train, dev, checkpoint=ckpt, **kw)
+            _train(train, dev, checkpoint=ckpt, **kw)
     finally:
         logger.removeHandler(handler)
         logger.setLevel(old_level)
     assert Checkpointer(ckpt).load()["epoch"] == 2
     random.random(), np.random.rand(), torch.rand(3)  # noqa: NPY002 (disturb global RNGs)
-    resumed, hist = train_blstm(train, dev, checkpoint=ckpt, **kw)
+    resumed, hist = _train(train, dev, checkpoint=ckpt, **kw)
     assert hist == ref_hist
     for (k, a), (_, b) in zip(ref.state_dict().items(), resumed.state_dict().items(), strict=True):
         assert torch.equal(a, b), k
     with pytest.raises(ConfigError, match="other settings"):
-        train_blstm(train, dev, checkpoint=ckpt, **{**kw, "lr": 0.02})
+        _train(train, dev, checkpoint=ckpt, **{**kw, "lr": 0.02})
 
 
 @pytest.mark.parametrize(
@@ -263,20 +279,20 @@ def test_bad_training_input_raises(frames: pd.DataFrame, change: dict, error, ma
     kw = {"loss": "ccc", "epochs": 1, **SMALL}
     kw.update({k: v for k, v in change.items() if k not in ("train", "dev")})
     with pytest.raises(error, match=match):
-        train_blstm(train, dev, **kw)
+        _train(train, dev, **kw)
 
 
 def test_partition_sheet_errors(frames: pd.DataFrame) -> None:
     sheet = synth_sheet()
     kw = dict(loss="ccc", epochs=1, **SMALL)
     with pytest.raises(ValueError, match="no 'test' items"):
-        blstm_on_partition(frames, sheet[sheet["role"] != "test"], **kw)
+        _partition(frames, sheet[sheet["role"] != "test"], **kw)
     with pytest.raises(ValueError, match="one fixed partition"):
-        blstm_on_partition(frames, pd.concat([sheet, sheet.assign(fold=1)]), **kw)
+        _partition(frames, pd.concat([sheet, sheet.assign(fold=1)]), **kw)
     with pytest.raises(ValueError, match=r"no frames for 1 sheet items, e.g. \['it3'\]"):
-        blstm_on_partition(frames[frames["item_id"] != "it3"], sheet, **kw)
+        _partition(frames[frames["item_id"] != "it3"], sheet, **kw)
     with pytest.raises(ValueError, match="duplicate"):
-        blstm_on_partition(pd.concat([frames, frames.iloc[:1]]), sheet, **kw)
+        _partition(pd.concat([frames, frames.iloc[:1]]), sheet, **kw)
     with pytest.raises(ValueError, match="non-numeric"):
         feature_columns(frames.assign(speaker="x"))
 

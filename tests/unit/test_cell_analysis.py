@@ -11,7 +11,8 @@ import pandas as pd
 import pytest
 from scipy import stats
 
-from emorepro.cell_analysis import (
+from emorepro.errors import EmoreproError
+from emorepro.families.tzirakis2017.cells import (
     FIG2_FEATURES,
     MissingFeatureColumnError,
     cell_feature_correlations,
@@ -19,7 +20,6 @@ from emorepro.cell_analysis import (
     pearson,
     top_units,
 )
-from emorepro.errors import EmoreproError
 
 T, H = 400, 32
 

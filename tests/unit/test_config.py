@@ -22,7 +22,9 @@ def raw() -> dict:
 def test_shipped_config_is_valid_and_defaults_filled(raw: dict) -> None:
     cfg = load_config(ROOT / "benchmarks/config.yaml")
     assert cfg["mlflow"]["tracking_uri"] == "sqlite:///results/mlflow.db"
-    assert cfg["baselines"]["svr"]["hop_s"] == 0.04
+    assert cfg["features"]["windowed"]["hop_s"] == 0.04
+    assert cfg["families"]["baselines"]["enabled"] is True  # generic key, defaulted
+    assert cfg["families"]["tzirakis2017"]["exclude"] == []
     assert raw == yaml.safe_load((ROOT / "benchmarks/config.yaml").read_text())  # not mutated
 
 
@@ -30,15 +32,22 @@ def test_shipped_config_is_valid_and_defaults_filled(raw: dict) -> None:
     ("mutate", "key", "words"),
     [
         (lambda c: c.update(sead=1), "'sead'", "allowed keys here"),
-        (lambda c: c["baselines"]["svm"].update(C="x"), "'baselines.svm.C'", "not of type"),
+        (lambda c: c["families"]["baselines"]["svm"].update(C="x"), "'families.baselines.svm.C'",
+         "not of type"),
+        (lambda c: c["families"]["baselines"].update(svn={}), "'families.baselines.svn'",
+         "allowed keys here: blstm, enabled, exclude, svm, svr"),
+        (lambda c: c["families"].update(zhang2019={}), "'families.zhang2019'", "baselines"),
+        (lambda c: c["families"]["tzirakis2017"].update(enabled="yes"),
+         "'families.tzirakis2017.enabled'", "not of type"),
         (lambda c: c["corpora"]["rml"].update(sorce="real"), "'corpora.rml.sorce'", "sorce"),
         (lambda c: c["corpora"].update(rml={"source": "real"}), "'corpora.rml.path'", "required"),
         (lambda c: c.update(scale="huge"), "'scale'", "huge"),
         (lambda c: c["corpora"].update(ravdess={"source": "synthetic"}), "'corpora.ravdess'", ""),
-        (lambda c: c["baselines"]["svm"].update(C=-1), "'baselines.svm.C'", "minimum"),
+        (lambda c: c["families"]["baselines"]["svm"].update(C=-1), "'families.baselines.svm.C'",
+         "minimum"),
         (lambda c: c.pop("seed"), "'seed'", "required"),
     ],
-)
+)  # fmt: skip
 def test_bad_config_names_the_key(raw: dict, mutate, key: str, words: str) -> None:
     bad = copy.deepcopy(raw)
     mutate(bad)
@@ -52,7 +61,8 @@ def test_bad_config_names_the_key(raw: dict, mutate, key: str, words: str) -> No
 def test_svm_corpus_must_be_configured(raw: dict) -> None:
     bad = copy.deepcopy(raw)
     del bad["corpora"]["rml"]
-    with pytest.raises(ConfigError, match=r"baselines\.svm\.corpora"):
+    bad["features"]["logmel"]["corpora"].remove("rml")
+    with pytest.raises(ConfigError, match=r"families\.baselines\.svm\.corpora.*'rml'"):
         validate_config(bad)
 
 
@@ -70,3 +80,14 @@ def test_missing_and_malformed_files(tmp_path: Path) -> None:
     broken.write_text("seed: [1,\n")
     with pytest.raises(ConfigError, match="not valid YAML"):
         load_config(broken)
+
+
+def test_every_registered_family_has_a_block_in_the_composed_schema() -> None:
+    from emorepro.config import load_schema
+    from emorepro.families import family_ids
+
+    slots = load_schema()["properties"]["families"]["properties"]
+    assert set(slots) == set(family_ids())
+    for fragment in slots.values():
+        assert {"enabled", "exclude"} <= set(fragment["properties"])
+        assert fragment["additionalProperties"] is False

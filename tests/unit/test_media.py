@@ -9,8 +9,8 @@ import pytest
 
 import emorepro.synth.layouts._categorical as categorical
 from emorepro.errors import CorruptInputError
-from emorepro.synth.layouts._categorical import ClipWriter, speaker
 from emorepro.media import iter_video_frames, probe_video, read_audio
+from emorepro.synth.layouts._categorical import ClipWriter, speaker
 from emorepro.synth.media import write_video, write_wav, x264_cpu_params
 
 SR = 16000

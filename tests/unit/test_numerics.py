@@ -54,3 +54,11 @@ def test_cpu_kernels_reports_the_pins_in_force() -> None:
     assert set(kernels) == {"torch", "mkl_cbwr", "onednn_max_cpu_isa"}
     if platform.machine().lower() in {"x86_64", "amd64"}:
         assert kernels["mkl_cbwr"] == os.environ["MKL_CBWR"]
+
+
+def test_cpu_identity_reads_vendor_and_model() -> None:
+    from emorepro.numerics import cpu_identity
+
+    info = "processor\t: 0\nvendor_id\t: AuthenticAMD\nmodel name\t: AMD EPYC 7B13\nflags\t: avx2\n"
+    assert cpu_identity(info) == {"vendor": "AuthenticAMD", "model": "AMD EPYC 7B13"}
+    assert cpu_identity("")["vendor"] == "unknown"

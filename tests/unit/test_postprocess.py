@@ -10,9 +10,9 @@ import pytest
 from numpy.lib.stride_tricks import sliding_window_view
 
 from emorepro.errors import ConfigError
+from emorepro.families import grids
 from emorepro.metrics import ccc_partition
 from emorepro.postprocess import (
-    GRIDS,
     STEPS,
     Grid,
     Params,
@@ -70,6 +70,8 @@ def long_table(parts: dict[str, tuple[list, list]], target: str = "arousal") -> 
 
 
 # ---------------------------------------------------------------- grids and frame conversion
+
+GRIDS = grids()  # every family's grids (the registry)
 
 
 def test_grids_sizes_and_values() -> None:

@@ -4,16 +4,13 @@ from __future__ import annotations
 
 import math
 from fractions import Fraction
-from pathlib import Path
 
 import numpy as np
-import pandas as pd
 import pytest
 import scipy.signal
 import torch
 
-from emorepro.errors import ConfigError, CorruptInputError
-from emorepro.synth.media import write_wav
+from emorepro.errors import ConfigError
 from emorepro.training.sequences import (
     SAMPLES_PER_FRAME,
     AudioSequences,
@@ -21,8 +18,6 @@ from emorepro.training.sequences import (
     VideoSequences,
     cut_sequences,
     label_frame_indices,
-    load_recola_faces,
-    load_recola_recording,
     resample_16k,
     standardise_audio,
 )
@@ -301,56 +296,3 @@ def test_av_sequences_landmarks_follow_the_window() -> None:
         AVSequences([(audio, _coded_crops(12, 16), labels)], steps=6, landmarks=[lm * np.nan])
     with pytest.raises(ValueError, match="2 landmark arrays for 1"):
         AVSequences([(audio, _coded_crops(12, 16), labels)], steps=6, landmarks=[lm, lm])
-
-
-# --------------------------------------------------------------------------- RECOLA loader
-
-
-class _FakeAdapter:
-    """Stands in for corpora.recola.AVEC2016: 40 ms labels from 0 s."""
-
-    def __init__(self, n: int) -> None:
-        self.n = n
-
-    def read_labels(self, root, row) -> pd.DataFrame:
-        t = np.round(np.arange(self.n) * 0.04, 6)
-        return pd.DataFrame({"time_s": t, "arousal": t / 10, "valence": -t})
-
-
-def test_load_recola_recording(tmp_path: Path) -> None:
-    sr = 44100
-    rng = np.random.default_rng(0)
-    write_wav(tmp_path / "a" / "dev_1.wav", 0.3 + 0.1 * rng.standard_normal(sr), sr)  # 1 s
-    row = {"item_id": "dev_1", "audio_path": "a/dev_1.wav"}
-    audio, labels = load_recola_recording(tmp_path, row, _FakeAdapter(26))
-    assert audio.dtype == np.float32 and len(audio) == 16000
-    assert abs(float(audio.mean())) < 1e-4 and float(audio.std()) == pytest.approx(1.0, abs=1e-4)
-    assert labels.shape == (26, 2) and labels.dtype == np.float32
-    np.testing.assert_allclose(labels[:, 1], -np.arange(26) * 0.04, atol=1e-6)
-    ds = AudioSequences([(audio, labels)], steps=26, items=["dev_1"])
-    np.testing.assert_array_equal(ds[0]["audio"][640:].numpy(), audio)
-
-    write_wav(tmp_path / "a" / "silent.wav", np.zeros(sr), sr)
-    with pytest.raises(CorruptInputError, match=r"silent\.wav: .*constant"):
-        load_recola_recording(tmp_path, {"audio_path": "a/silent.wav"}, _FakeAdapter(26))
-    with pytest.raises(CorruptInputError, match="no audio_path"):
-        load_recola_recording(tmp_path, {"item_id": "x"}, _FakeAdapter(26))
-
-
-def test_load_recola_faces_maps_frames_to_labels(tmp_path: Path, monkeypatch) -> None:
-    import emorepro.features.faces as faces
-
-    calls = []
-
-    def fake_crops(path, *, kind, detect_every):
-        calls.append((Path(path), kind, detect_every))
-        return _coded_crops(24, 8), {"fps": 30.0, "n_frames": 24.0}
-
-    monkeypatch.setattr(faces, "video_face_crops", fake_crops)
-    row = {"item_id": "dev_1", "video_path": "v/dev_1.mp4"}
-    crops, stats = load_recola_faces(tmp_path, row, 20, detect_every=5)
-    assert calls == [(tmp_path / "v" / "dev_1.mp4", "tzirakis", 5)]
-    assert crops.shape == (20, 8, 8, 3) and stats["fps"] == 30.0
-    np.testing.assert_array_equal(crops[:, 0, 0, 0], _nearest(20, 30.0, 24))
-    with pytest.raises(CorruptInputError, match=r"dev_1\.mp4: .*video has 24 frames"):
-        load_recola_faces(tmp_path, row, 40)

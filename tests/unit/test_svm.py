@@ -7,7 +7,7 @@ import pytest
 from sklearn.svm import SVC
 from sklearn.svm import SVR as SkSVR
 
-from emorepro.baselines.svm import Standardizer, select_c, train_linear_svc, train_svr
+from emorepro.families.baselines.svm import Standardizer, select_c, train_linear_svc, train_svr
 from emorepro.metrics import ccc, uar
 
 
@@ -108,7 +108,7 @@ def test_wide_linear_svr_uses_the_gram_matrix_and_matches_libsvm_linear() -> Non
     """The precomputed-kernel path (-t 4) solves the same problem as -t 0."""
     from libsvm.svmutil import svm_parameter, svm_predict, svm_problem, svm_train
 
-    from emorepro.baselines import svm as S
+    from emorepro.families.baselines import svm as S
 
     rng = np.random.default_rng(3)
     X = rng.normal(size=(80, S.GRAM_MIN_FEATURES + 44))

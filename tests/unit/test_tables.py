@@ -126,12 +126,11 @@ CARD = {
 }
 
 
-def _result(root: Path, rdir: str, metrics: dict, n: int, *, continuous: bool = True) -> None:
+def _write(make_result, root: Path, rdir: str, metrics: dict, n: int, *, continuous=True) -> None:
     path = root / rdir
     path.mkdir(parents=True, exist_ok=True)
-    (path / "metrics.json").write_text(
-        json.dumps({"metrics": metrics, "source": "synthetic", "scale": "tiny", "seed": 7})
-    )
+    task = "regression" if continuous else "classification"
+    (path / "metrics.json").write_text(json.dumps(make_result(metrics=metrics, task=task)))
     if continuous:
         preds = pd.DataFrame(
             {
@@ -149,13 +148,13 @@ def _result(root: Path, rdir: str, metrics: dict, n: int, *, continuous: bool = 
 
 
 @pytest.fixture
-def results(tmp_path: Path) -> Path:
-    _result(tmp_path, "experiments/baselines/a/c/p", {"arousal.test.ccc": 0.52,
-            "arousal.dev.ccc": 0.40}, 500)  # fmt: skip
-    _result(tmp_path, "experiments/baselines/b/c/p", {"arousal.test.ccc": 0.68,
-            "arousal.dev.ccc": 0.70}, 500)  # fmt: skip
-    _result(tmp_path, "experiments/baselines/svm/rml/loso", {"accuracy_fold_mean": 0.55}, 200,
-            continuous=False)  # fmt: skip
+def results(tmp_path: Path, make_result) -> Path:
+    def add(rdir: str, metrics: dict, n: int, **kw) -> None:
+        _write(make_result, tmp_path, rdir, metrics, n, **kw)
+
+    add("experiments/baselines/a/c/p", {"arousal.test.ccc": 0.52, "arousal.dev.ccc": 0.40}, 500)
+    add("experiments/baselines/b/c/p", {"arousal.test.ccc": 0.68, "arousal.dev.ccc": 0.70}, 500)
+    add("experiments/baselines/svm/rml/loso", {"accuracy_fold_mean": 0.55}, 200, continuous=False)
     return tmp_path
 
 
@@ -241,14 +240,14 @@ def test_row_normalised_confusion() -> None:
 def test_regression_passes_then_names_the_drifted_cell(results: Path, tmp_path: Path) -> None:
     expected = snapshot(results, scale="tiny", seed=7)
     assert len(expected["cells"]) == len(collect(results)) == 5
-    failures, new = check(results, expected)
-    assert failures == [] and new == []
+    failures, new, skipped = check(results, expected)
+    assert failures == [] and new == [] and skipped == 0
     # perturb one reproduced number beyond its tolerance
     path = results / "experiments/baselines/b/c/p/metrics.json"
     data = json.loads(path.read_text())
     data["metrics"]["arousal.test.ccc"] += 0.05
     path.write_text(json.dumps(data))
-    failures, _ = check(results, expected, cards={"mini": CARD})
+    failures, _, _ = check(results, expected, cards={"mini": CARD})
     assert len(failures) == 1
     message = failures[0].message()
     assert "experiments/baselines/b/c/p :: arousal.test.ccc" in message
@@ -281,7 +280,34 @@ def test_regress_names_other_cpu_kernels_on_drift(results: Path, tmp_path: Path,
     args = ["regress", "--results", str(results), "--expected", str(exp), "--cards", ""]
     assert main(args) == 1
     out = capsys.readouterr().out
-    assert "recorded with CPU kernels" in out and "'torch': 'AVX512'" in out
+    assert "recorded on" in out and "'torch': 'AVX512'" in out
+
+
+def test_expectations_are_chosen_per_cpu_and_cpu_dependent_cells_skipped_elsewhere(
+    results: Path, tmp_path: Path, capsys, monkeypatch
+) -> None:
+    import emorepro.regression as reg
+
+    data = snapshot(results, scale="tiny", seed=7)
+    data["cells"][0]["tolerance"] = 0.05  # a float32-trained number: CPU-dependent
+    data["cells"][0]["expected"] += 1.0  # ... that this CPU would not reproduce
+    write_expected(tmp_path / f"tiny.{data['cpu']['vendor']}.yaml", data)
+    other = {**data, "cpu": {"vendor": "OtherVendor", "model": "x"}}
+    write_expected(tmp_path / "tiny.OtherVendor.yaml", other)
+    assert reg.expectations_for(tmp_path, "tiny") == (
+        tmp_path / f"tiny.{data['cpu']['vendor']}.yaml",
+        True,
+    )
+    args = ["regress", "--results", str(results), "--expectations", str(tmp_path), "--cards", ""]
+    assert main(args) == 1  # this CPU's own file: every number compared
+    monkeypatch.setattr(reg, "cpu_identity", lambda: {"vendor": "ThirdVendor", "model": "y"})
+    _, same = reg.expectations_for(tmp_path, "tiny")
+    assert not same
+    capsys.readouterr()
+    assert main(args) == 0  # no file for this CPU: the CPU-dependent cell is skipped, said so
+    out = capsys.readouterr().out
+    assert "1 CPU-dependent numbers (float32 training) not compared" in out
+    assert "all 4 numbers within tolerance" in out
 
 
 def test_expected_file_is_yaml_with_header(tmp_path: Path) -> None:

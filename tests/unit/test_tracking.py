@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -10,21 +11,21 @@ from mlflow.tracking import MlflowClient
 from emorepro.tracking import RUN_KEY_TAG, mirror_results
 
 
-def _result(C: float = 0.01) -> dict:
-    return {
-        "paper": "baselines",
-        "experiment": "svm_eGeMAPSv02",
-        "corpus": "rml",
-        "protocol": "loso",
-        "seed": 1,
-        "source": "synthetic",
-        "scale": "tiny",
-        "rule": "svm_categorical",
-        "fold_sheet_sha256": "ab" * 32,
-        "params": {"C": C},
-        "metrics": {"accuracy_fold_mean": 0.5, "n_folds": 2},
-        "folds": [{"fold": k, "metrics": {"accuracy": 0.4 + k / 10}} for k in range(2)],
-    }
+@pytest.fixture
+def _result(make_result) -> Callable[..., dict]:
+    def result(C: float = 0.01) -> dict:
+        return make_result(
+            task="classification",
+            experiment="svm_eGeMAPSv02",
+            corpus="rml",
+            protocol="loso",
+            seed=1,
+            params={"C": C},
+            metrics={"accuracy_fold_mean": 0.5, "n_folds": 2},
+            folds=[{"fold": k, "metrics": {"accuracy": 0.4 + k / 10}} for k in range(2)],
+        )
+
+    return result
 
 
 @pytest.fixture(scope="module")
@@ -38,7 +39,7 @@ def _runs(uri: str) -> list:
     return client.search_runs([exp.experiment_id])
 
 
-def test_mirror_twice_updates_instead_of_adding(uri: str) -> None:
+def test_mirror_twice_updates_instead_of_adding(uri: str, _result) -> None:
     first = mirror_results([_result()], tracking_uri=uri)
     second = mirror_results([_result()], tracking_uri=uri)
     assert first == second
@@ -52,7 +53,7 @@ def test_mirror_twice_updates_instead_of_adding(uri: str) -> None:
     assert all(r.data.tags[RUN_KEY_TAG].endswith(("fold=0", "fold=1")) for r in children)
 
 
-def test_changed_params_replace_the_run(uri: str) -> None:
+def test_changed_params_replace_the_run(uri: str, _result) -> None:
     before = mirror_results([_result()], tracking_uri=uri)
     after = mirror_results([_result(C=1.0)], tracking_uri=uri)
     assert before != after
@@ -60,7 +61,9 @@ def test_changed_params_replace_the_run(uri: str) -> None:
     assert [p.data.params["C"] for p in parents] == ["1.0"]
 
 
-def test_failure_is_not_recorded_as_finished(uri: str, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_failure_is_not_recorded_as_finished(
+    uri: str, monkeypatch: pytest.MonkeyPatch, _result
+) -> None:
     def boom(*args, **kwargs):
         raise RuntimeError("disk full")
 
@@ -71,18 +74,18 @@ def test_failure_is_not_recorded_as_finished(uri: str, monkeypatch: pytest.Monke
         mirror_results([bad], tracking_uri=uri)
     monkeypatch.undo()
     statuses = {
-        r.info.status for r in _runs(uri) if r.data.tags[RUN_KEY_TAG].split("/")[1] == "svm_other"
+        r.info.status for r in _runs(uri) if r.data.tags[RUN_KEY_TAG].split("/")[2] == "svm_other"
     }
     assert statuses == {"FAILED"}
 
 
-def test_tracking_store_path(tmp_path: Path) -> None:
+def test_tracking_store_path(tmp_path: Path, _result) -> None:
     uri = f"sqlite:///{tmp_path / 'x.db'}"
     mirror_results([_result()], tracking_uri=uri)
     assert (tmp_path / "x.db").stat().st_size > 0
 
 
-def test_one_experiment_per_paper_with_artifacts(tmp_path: Path) -> None:
+def test_one_experiment_per_paper_with_artifacts(tmp_path: Path, _result) -> None:
     uri = f"sqlite:///{tmp_path / 'p.db'}"
     artifact = tmp_path / "metrics.json"
     artifact.write_text("{}")
@@ -100,7 +103,7 @@ def test_one_experiment_per_paper_with_artifacts(tmp_path: Path) -> None:
     assert mirror_results([result], tracking_uri=uri, artifact_root=str(tmp_path / "art")) == ids
 
 
-def test_training_curves_are_step_metrics_not_params(tmp_path: Path) -> None:
+def test_training_curves_are_step_metrics_not_params(tmp_path: Path, _result) -> None:
     uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
     history = [
         {"epoch": e, "train_loss": 1.0 / e, "dev_ccc": 0.1 * e, "dev_ccc.arousal": float("nan")}

@@ -11,7 +11,7 @@ import torch
 from torch.nn import functional as F
 
 from emorepro.errors import ConfigError, CorruptInputError
-from emorepro.models import (
+from emorepro.families.tzirakis2017.models import (
     FaceTransform,
     MultimodalModel,
     SpeechCNN,

@@ -68,7 +68,7 @@ def test_outputs_exist(run: Path) -> None:
     res = run / "results"
     assert (res / "mlflow.db").stat().st_size > 0
     assert json.loads((res / "mlflow.done").read_text())["runs"]
-    table = pd.read_csv(res / "tables/baselines.csv")
+    table = pd.read_csv(res / "tables/results.csv")
     assert set(table["corpus"]) == {
         "rml",
         "enterface05",
@@ -76,7 +76,9 @@ def test_outputs_exist(run: Path) -> None:
         "recola_avec2016",
         "recola_full",
     }
-    assert table["corpus source"].str.startswith("synthetic (tiny").all()
+    assert set(table["family"]) == {"baselines", "tzirakis2017"}
+    assert set(table["task"]) == {"classification", "regression", "analysis"}
+    assert table["corpus source"].str.startswith("synthetic twin (scale tiny").all()
     index_page = (res / "index.md").read_text()
     for card in CARDS:
         assert f"## {card}" in index_page
@@ -96,7 +98,7 @@ def test_outputs_exist(run: Path) -> None:
     ):
         assert (res / "index" / f"{corpus}.csv").is_file()
         assert list((res / "folds" / corpus).glob("*.json"))
-    assert (res / "benchmarks/svm_categorical").is_dir()
+    assert (res / "benchmarks/experiment/baselines/svm_eGeMAPSv02").is_dir()
 
 
 def test_second_dry_run_has_nothing_to_do(run: Path) -> None:
@@ -162,16 +164,16 @@ def test_speaker_shuffled_labels_score_at_chance(run: Path) -> None:
     same SVM pipeline must fall to chance (1/6) while real labels stay clearly above."""
     import numpy as np
 
-    from emorepro.baselines.experiments import svm_over_folds
     from emorepro.corpora.index import read_index
     from emorepro.emotions import BASIC6
+    from emorepro.families.baselines.runs import svm_over_folds
 
     res = run / "results"
     feats = pd.read_parquet(res / "features/rml/eGeMAPSv02_functionals.parquet")
     feats = feats.set_index("item_id")
     index = read_index(res / "index/rml.csv").set_index("item_id")
     sheet = pd.read_csv(res / "folds/rml/loso.csv", dtype={"item_id": str, "subject": str})
-    real = svm_over_folds(feats, sheet, index["emotion"], C=0.01, classes=BASIC6)[1]
+    real = svm_over_folds(feats, sheet, index["emotion"], C=0.01, classes=BASIC6)[1].metrics
     shuffled = []
     for seed in range(5):
         rng = np.random.default_rng(seed)
@@ -179,12 +181,12 @@ def test_speaker_shuffled_labels_score_at_chance(run: Path) -> None:
         for _, items in index.groupby("subject").groups.items():
             labels.loc[items] = rng.permutation(labels.loc[items].to_numpy())
         shuffled.append(
-            svm_over_folds(feats, sheet, labels, C=0.01, classes=BASIC6)[1]["metrics"]["uar_pooled"]
+            svm_over_folds(feats, sheet, labels, C=0.01, classes=BASIC6)[1].metrics["uar_pooled"]
         )
     chance = float(np.mean(shuffled))
-    print(f"RML tiny LOSO UAR: real {real['metrics']['uar_pooled']:.3f}, shuffled {chance:.3f}")
+    print(f"RML tiny LOSO UAR: real {real['uar_pooled']:.3f}, shuffled {chance:.3f}")
     assert abs(chance - 1 / 6) < 0.08
-    assert real["metrics"]["uar_pooled"] > chance + 0.2
+    assert real["uar_pooled"] > chance + 0.2
 
 
 def test_table_iii_rows_are_reproduced_with_post_processing(run: Path) -> None:
@@ -241,7 +243,7 @@ def test_mlflow_has_one_experiment_per_paper(run: Path) -> None:
 def test_regression_of_reproduced_numbers(run: Path, tmp_path: Path) -> None:
     """The committed tiny-run numbers hold; a perturbed number fails and is named."""
     cmd = [sys.executable, "-m", "emorepro.cli", "regress", "--results", str(run / "results")]
-    cmd += ["--expected", str(ROOT / "benchmarks/regression/tiny.yaml")]
+    cmd += ["--expectations", str(ROOT / "benchmarks/regression"), "--scale", "tiny"]
     cmd += ["--cards", str(ROOT / "benchmarks")]
     ok = subprocess.run(cmd, capture_output=True, text=True)
     assert ok.returncode == 0, ok.stdout[-3000:] + ok.stderr[-3000:]
@@ -276,17 +278,17 @@ def test_report_bundles_tables_and_figures(run: Path) -> None:
 
 def test_paper_profile_dry_runs(tmp_path: Path) -> None:
     cfg = yaml.safe_load((ROOT / "benchmarks/config.yaml").read_text())
-    cfg["models"]["tzirakis2017"]["profile"] = "paper"
-    work = _workdir(tmp_path, models=cfg["models"])
+    cfg["families"]["tzirakis2017"]["profile"] = "paper"
+    work = _workdir(tmp_path, families=cfg["families"])
     proc = _snakemake(work, "-n")
-    for rule in ("tzirakis_e2e", "tzirakis_fig2", "face_crops", "landmark_frames"):
-        assert rule in proc.stdout, rule
-    # 6 speech + visual + 6 ablation + 3 multimodal runs
-    assert proc.stdout.count("rule tzirakis_e2e:") == 16
-    cfg["models"]["tzirakis2017"]["profile"] = "huge"
-    bad = _workdir(tmp_path / "bad", models=cfg["models"])
+    for rule in ("experiment", "family_figure", "face_crops", "landmark_frames"):
+        assert f"rule {rule}:" in proc.stdout, rule
+    # 6 speech + visual + 6 ablation + 3 multimodal runs + Fig. 2
+    assert proc.stdout.count("family=tzirakis2017, name=") == 17
+    cfg["families"]["tzirakis2017"]["profile"] = "huge"
+    bad = _workdir(tmp_path / "bad", families=cfg["families"])
     proc = _snakemake(bad, "-n", check=False)
-    assert proc.returncode != 0 and "models.tzirakis2017.profile" in proc.stdout + proc.stderr
+    assert proc.returncode != 0 and "families.tzirakis2017.profile" in proc.stdout + proc.stderr
 
 
 def test_tables_ii_to_vi_and_fig2_are_filled_by_runs(run: Path) -> None:
@@ -334,7 +336,7 @@ def test_training_killed_mid_run_resumes_to_the_same_numbers(run: Path, tmp_path
     rel = "results/experiments/tzirakis2017/speech000_ccc/recola_avec2016/avec2016"
     reference = json.loads((run / rel / "metrics.json").read_text())
     shutil.rmtree(work / rel)
-    ckpt = work / "results/checkpoints/tzirakis_e2e/speech000_ccc/recola_avec2016/avec2016.pt"
+    ckpt = work / "results/checkpoints/tzirakis2017/speech000_ccc/recola_avec2016/avec2016.pt"
     cmd = [*SNAKEMAKE, "--snakefile", str(ROOT / "Snakefile"), "--directory", str(work),
            "--cores", "1", f"{rel}/metrics.json"]  # fmt: skip
     proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
@@ -348,9 +350,36 @@ def test_training_killed_mid_run_resumes_to_the_same_numbers(run: Path, tmp_path
     assert not (work / rel / "metrics.json").exists()
     _snakemake(work, "--unlock")
     _snakemake(work, f"{rel}/metrics.json", "--rerun-incomplete")
-    log = work / "results/logs/tzirakis_e2e/speech000_ccc/recola_avec2016/avec2016.log"
+    log = work / "results/logs/experiment/tzirakis2017/speech000_ccc/recola_avec2016/avec2016.log"
     assert "resuming from" in log.read_text()
     resumed = json.loads((work / rel / "metrics.json").read_text())
     assert resumed["metrics"] == reference["metrics"]
     assert resumed["params"]["history"] == reference["params"]["history"]
     assert not ckpt.exists()
+
+
+@pytest.mark.parametrize(
+    ("experiment", "words"),
+    [
+        ("zhang2019/anet", "unknown paper family 'zhang2019'"),
+        ("tzirakis2017/speech002_ccc", "experiment 'speech002_ccc' is unknown"),
+    ],
+)
+def test_card_row_with_unknown_family_or_experiment_stops_the_dry_run(
+    tmp_path: Path, experiment: str, words: str
+) -> None:
+    """A `dag` row naming an unknown family or experiment stops `snakemake -n` naming the
+    card file, the table and the row."""
+    cards = tmp_path / "cards"
+    shutil.copytree(ROOT / "benchmarks", cards, ignore=shutil.ignore_patterns("config.yaml"))
+    path = cards / "tzirakis2017_published.yaml"
+    card = yaml.safe_load(path.read_text())
+    row = card["tables"][1]["rows"][0]
+    row["reproduce"]["experiment"] = experiment
+    path.write_text(yaml.safe_dump(card, sort_keys=False))
+    work = _workdir(tmp_path / "w", cards=str(cards))
+    proc = _snakemake(work, "-n", check=False)
+    out = proc.stdout + proc.stderr
+    assert proc.returncode != 0
+    assert f"{path}: table {card['tables'][1]['id']}, row {row['id']}" in out, out[-2000:]
+    assert words in out

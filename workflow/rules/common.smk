@@ -1,19 +1,27 @@
-# Shared helpers: validated config, paths, named input functions (no lambdas in rules).
+# Shared helpers: validated config, the plan of results (emorepro.plan: paper cards + family
+# registry), paths (emorepro.layout) and named input functions (no lambdas in rules).
 from pathlib import Path
 
 from emorepro.cards import card_paths, iter_cells, load_card
 from emorepro.config import validate_config
-from emorepro.endtoend import EXPERIMENT_PATTERN, parse_experiment
 from emorepro.errors import ConfigError
+from emorepro.families import family_ids, get_family
+from emorepro.layout import Layout
+from emorepro.plan import (
+    ResultKey,
+    check_cards,
+    figure_targets,
+    job_inputs,
+    job_settings,
+    plan_results,
+)
 from emorepro.protocols import protocols_for
 
 CFG = validate_config(config, source="benchmarks/config.yaml (+ --config overrides)")
 R = CFG["results"]
+L = Layout(R)
 ENV = "../../envs/emorepro.yaml"
 CORPORA = list(CFG["corpora"])
-SVM_CORPORA = CFG["baselines"]["svm"]["corpora"]
-AUDIO_SETS = ("eGeMAPSv02", "ComParE_2016")
-VIDEO_SETS = ("geometric", "appearance")
 # Paper cards: a relative folder is resolved against the repository (the Snakefile's folder).
 CARDS_DIR = Path(CFG["cards"])
 if not CARDS_DIR.is_absolute():
@@ -24,6 +32,7 @@ if not CARD_FILES:
         f"cards: no paper cards (*.yaml) in {CARDS_DIR}; point 'cards' at them"
     )
 CARDS = {name: load_card(path) for name, path in CARD_FILES.items()}
+check_cards(CARDS, CARD_FILES)
 
 for _name, _c in CFG["corpora"].items():
     if _c["source"] == "real" and not Path(_c["path"]).is_dir():
@@ -32,16 +41,18 @@ for _name, _c in CFG["corpora"].items():
             f"your copy of {_name} or set source: synthetic"
         )
 
+RESULTS = plan_results(CFG, CARDS)
+FAMILY_FIGURES = sorted({k for f in family_ids() for k in get_family(f).figure_kinds()})
+
 
 wildcard_constraints:
     corpus="|".join(CORPORA),
     protocol="[a-z0-9]+",
-    feature_set="|".join(AUDIO_SETS + VIDEO_SETS),
-    audio_set="|".join(AUDIO_SETS),
-    loss="mse|ccc",
-    family="[A-Za-z0-9_.+-]+",
+    feature_set="[A-Za-z0-9_]+",
+    audio_set="eGeMAPSv02|ComParE_2016",
+    family="|".join(family_ids()),
     name="[A-Za-z0-9_.+-]+",
-    grid="[a-z0-9]+",
+    grid="[a-z0-9_]+",
     card="[a-z0-9_]+",
     rdir="experiments/[^ ]+",
 
@@ -57,9 +68,7 @@ def corpus_scale(corpus):
 def corpus_root(wildcards):
     """Root folder of a corpus: the generated twin or the user's real copy."""
     c = corpus_cfg(wildcards.corpus)
-    if c["source"] == "real":
-        return c["path"]
-    return f"{R}/corpora/{wildcards.corpus}"
+    return c["path"] if c["source"] == "real" else L.twin(wildcards.corpus)
 
 
 def corpus_source(wildcards):
@@ -71,133 +80,64 @@ def corpus_source(wildcards):
     }
 
 
-def fold_sheets():
-    return [f"{R}/folds/{c}/{p}.csv" for c in CORPORA for p in protocols_for(c)]
+def scale_param(wildcards):
+    return corpus_scale(wildcards.corpus)
 
 
-def protocol_of(corpus):
-    """The evaluation protocol of a corpus (single source: emorepro.protocols)."""
-    return protocols_for(corpus)[0]
+def result_key(wildcards):
+    return ResultKey(
+        wildcards.family, wildcards.name, wildcards.corpus, wildcards.protocol
+    )
 
 
-def _base_results():
-    """Result folders (relative to R) of the classical experiments the config asks for."""
-    b = CFG["baselines"]
-    out = [
-        f"experiments/baselines/svm_{b['svm']['feature_set']}/{c}/{protocol_of(c)}"
-        for c in SVM_CORPORA
-    ]
-    for c in b["svr"]["corpora"]:
-        for fs in b["svr"]["feature_sets"]:
-            if fs in VIDEO_SETS and c != "recola_avec2016":
-                continue  # AVEC-style video descriptors are defined for the AVEC package
-            out.append(f"experiments/baselines/svr_{fs}/{c}/{protocol_of(c)}")
-    if "blstm" in b:
-        for c in b["blstm"]["corpora"]:
-            for fs in b["blstm"]["feature_sets"]:
-                for loss in b["blstm"]["losses"]:
-                    out.append(
-                        f"experiments/baselines/blstm_{loss}_{fs}/{c}/{protocol_of(c)}"
-                    )
-    tz = CFG.get("models", {}).get("tzirakis2017")
-    if tz:
-        e2e = "experiments/tzirakis2017"
-        for c in tz["corpora"]:
-            for version in tz["versions"]:
-                for loss in tz["losses"].get(c, []):
-                    out.append(f"{e2e}/speech{version}_{loss}/{c}/{protocol_of(c)}")
-        avec = (
-            f"recola_avec2016/{protocol_of('recola_avec2016')}"  # video: AVEC 2016 only
-        )
-        names = [f"visual_{loss}" for loss in tz["visual"]["losses"]]
-        names += [
-            f"{net}_seq{n}"
-            for net in tz["ablation"]["networks"]
-            for n in tz["ablation"]["lengths"]
-        ]
-        names += [f"multimodal_{v}" for v in tz["multimodal"]]
-        out += [f"{e2e}/{name}/{avec}" for name in names]
-        if tz["fig2"]:
-            out.append(f"{e2e}/fig2_cells/recola_full/{protocol_of('recola_full')}")
-    return out
+def experiment_inputs(wildcards):
+    """The named inputs the result's family asks for (emorepro.plan.job_inputs)."""
+    return job_inputs(result_key(wildcards), L, corpus_root(wildcards))
 
 
-def _profile_name():
-    """The model profile: configured, else named like the scale (full -> paper)."""
-    tz = CFG.get("models", {}).get("tzirakis2017")
-    if not tz:
-        return None
-    name = tz.get("profile") or {"full": "paper"}.get(CFG["scale"], CFG["scale"])
-    if name not in tz["profiles"]:
-        raise ConfigError(
-            f"models.tzirakis2017.profile: {name!r} is not one of the profiles "
-            f"{sorted(tz['profiles'])}; add it under models.tzirakis2017.profiles"
-        )
-    return name
+def experiment_settings(wildcards):
+    """Scientific settings of one experiment (a change reruns exactly that job)."""
+    return job_settings(result_key(wildcards), CFG)
 
 
-PROFILE = _profile_name()
-
-
-E2E_PATTERN = EXPERIMENT_PATTERN
-
-
-def e2e_settings(wildcards):
-    """Scientific settings of an end-to-end run: the profile plus the local ImageNet weights
-    (resolved per experiment by emorepro.endtoend.resolve_settings)."""
-    tz = CFG["models"]["tzirakis2017"]
-    return {
-        **tz["profiles"][PROFILE],
-        "visual_weights": tz["visual"]["weights"],
-        "visual_sha256": tz["visual"]["sha256"],
-    }
-
-
-def e2e_inputs(wildcards):
-    """Corpus, partition and what the experiment needs: face crops, landmarks, and the
-    model.pt of the runs it starts from (multimodal)."""
-    spec = parse_experiment(wildcards.name)
-    c, p = wildcards.corpus, wildcards.protocol
-    inputs = {
-        "root": corpus_root(wildcards),
-        "index": f"{R}/index/{c}.csv",
-        "sheet": f"{R}/folds/{c}/{p}.csv",
-        "sheet_meta": f"{R}/folds/{c}/{p}.json",
-        "init": [
-            f"{R}/experiments/tzirakis2017/{n}/{c}/{p}/model.pt" for n in spec.init
-        ],
-    }
-    if "faces" in spec.needs:
-        inputs["faces"] = f"{R}/features/{c}/faces_tzirakis.parquet"
-    if "landmarks" in spec.needs:
-        inputs["landmarks"] = f"{R}/features/{c}/landmark_frames.parquet"
-    return inputs
-
-
-def _configured_results():
-    """Base results plus the post-processed variants that some card row needs."""
-    base = _base_results()
-    extra = set()
-    for card in CARDS.values():
-        for cell in iter_cells(card, results=""):
-            if cell.status != "dag" or not cell.result:
-                continue
-            parent, leaf = cell.result.rsplit("/", 1)
-            if leaf.startswith("pp-") and parent in base:
-                extra.add(cell.result)
-    return [*base, *sorted(extra)]
-
-
-RESULTS = _configured_results()
+def experiment_gpu(wildcards):
+    trains = result_key(wildcards).experiment().trains_network
+    return 1 if trains and CFG["execution"]["device"] == "cuda" else 0
 
 
 def experiment_results():
-    return [f"{R}/{d}/metrics.json" for d in RESULTS]
+    return [f"{R}/{k.rel}/metrics.json" for k in RESULTS]
 
 
-def is_categorical(rdir):
-    """experiments/<family>/<name>/...: the SVM experiments are the categorical ones."""
-    return Path(rdir).parts[2].startswith("svm_")
+def fold_sheets():
+    return [L.sheet(c, p) for c in CORPORA for p in protocols_for(c)]
+
+
+def figures():
+    return figure_targets(RESULTS, L)
+
+
+def card_results(wildcards):
+    """metrics.json and predictions of every planned result a card's rows use."""
+    used = {
+        c.result
+        for c in iter_cells(CARDS[wildcards.card], results="")
+        if c.status == "dag" and c.result
+    }
+    return [
+        f"{R}/{k.rel}/{f}"
+        for k in RESULTS
+        if k.rel in used
+        for f in ("metrics.json", "predictions.parquet")
+    ]
+
+
+def card_file(wildcards):
+    return CARD_FILES[wildcards.card]
+
+
+def table_dirs():
+    return [f"{R}/tables/{name}" for name in CARD_FILES]
 
 
 def tables_root(wildcards, output):
@@ -210,52 +150,13 @@ def index_root(wildcards, output):
     return str(Path(output.md).parent)
 
 
-def figures():
-    """Confusion matrix or prediction trace of every result; Fig. 2 has its own figure."""
-    out = []
-    for d in RESULTS:
-        if Path(d).parts[2] == "fig2_cells":
-            out.append(f"{R}/figures/{d}/fig2.png")
-        else:
-            out.append(
-                f"{R}/figures/{d}/{'confusion' if is_categorical(d) else 'trace'}.png"
-            )
-    return out
-
-
-def card_results(wildcards):
-    """metrics.json and predictions of every configured result a card's rows use."""
-    card = CARDS[wildcards.card]
-    used = {
-        c.result for c in iter_cells(card, results="") if c.status == "dag" and c.result
-    }
-    dirs = [d for d in RESULTS if d in used]
-    return [
-        f"{R}/{d}/{f}" for d in dirs for f in ("metrics.json", "predictions.parquet")
-    ]
-
-
-def card_file(wildcards):
-    return CARD_FILES[wildcards.card]
-
-
-def table_dirs():
-    return [f"{R}/tables/{name}" for name in CARD_FILES]
-
-
 def feature_targets():
-    """Features that no experiment consumes yet (inputs of the deep models of later issues)."""
+    """Features the config asks for that no planned experiment may consume yet."""
     f = CFG["features"]
     out = [
-        f"{R}/features/{c}/logmel_64x{n}.parquet"
-        for c in f["logmel"]["corpora"]
-        for n in f["logmel"]["lengths"]
+        L.logmel(c, n) for c in f["logmel"]["corpora"] for n in f["logmel"]["lengths"]
     ]
-    out += [
-        f"{R}/features/{c}/faces_{k}.parquet"
-        for c in f["faces"]["corpora"]
-        for k in f["faces"]["kinds"]
-    ]
+    out += [L.faces(c, k) for c in f["faces"]["corpora"] for k in f["faces"]["kinds"]]
     return out
 
 
@@ -268,36 +169,11 @@ def all_targets(wildcards):
         *table_dirs(),
         f"{R}/index.md",
         f"{R}/mlflow.done",
-        f"{R}/tables/baselines.md",
+        f"{R}/tables/results.md",
     ]
-
-
-def svr_frames(wildcards):
-    """Frame table of an SVR: windowed openSMILE functionals, or AVEC-style video
-    descriptors (appearance PCA fitted on the protocol's training recordings)."""
-    if wildcards.feature_set in VIDEO_SETS:
-        return (
-            f"{R}/features/{wildcards.corpus}/{wildcards.protocol}/"
-            f"video_{wildcards.feature_set}_windowed.parquet"
-        )
-    return f"{R}/features/{wildcards.corpus}/{wildcards.feature_set}_windowed.parquet"
 
 
 def landmark_model_file(wildcards):
     """The configured landmark model (e.g. dlib's 68-point file), else the synthetic one."""
     path = CFG["features"]["video"]["landmark_model"]
-    return path if path else f"{R}/models/landmarks/synthetic_shape_predictor.dat"
-
-
-def blstm_params(wildcards):
-    """Scientific parameters of the BLSTM (the loss comes from the wildcard)."""
-    keys = ("hidden", "layers", "epochs", "lr", "batch_size", "seq_len")
-    return {k: CFG["baselines"]["blstm"][k] for k in keys}
-
-
-def gpu_request(wildcards):
-    return 1 if CFG["execution"]["device"] == "cuda" else 0
-
-
-def scale_param(wildcards):
-    return corpus_scale(wildcards.corpus)
+    return path if path else L.synthetic_landmark_model()

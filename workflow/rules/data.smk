@@ -4,7 +4,7 @@
 rule synth_corpus:
     """Generate the synthetic twin of one corpus in the real corpus' layout."""
     output:
-        root=directory(f"{R}/corpora/{{corpus}}"),
+        root=directory(L.twin("{corpus}")),
     log:
         f"{R}/logs/synth_corpus/{{corpus}}.log",
     benchmark:
@@ -23,7 +23,7 @@ rule index_corpus:
     input:
         root=corpus_root,
     output:
-        index=f"{R}/index/{{corpus}}.csv",
+        index=L.index("{corpus}"),
     log:
         f"{R}/logs/index_corpus/{{corpus}}.log",
     benchmark:
@@ -39,10 +39,10 @@ rule index_corpus:
 rule fold_sheet:
     """Write the fold sheet of a protocol; stops on speaker overlap, naming the speakers."""
     input:
-        index=f"{R}/index/{{corpus}}.csv",
+        index=L.index("{corpus}"),
     output:
-        sheet=f"{R}/folds/{{corpus}}/{{protocol}}.csv",
-        meta=f"{R}/folds/{{corpus}}/{{protocol}}.json",
+        sheet=L.sheet("{corpus}", "{protocol}"),
+        meta=L.sheet_meta("{corpus}", "{protocol}"),
     log:
         f"{R}/logs/fold_sheet/{{corpus}}/{{protocol}}.log",
     benchmark:

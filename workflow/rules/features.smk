@@ -5,9 +5,9 @@ rule functionals:
     """Utterance-level openSMILE functionals for every item of a categorical corpus."""
     input:
         root=corpus_root,
-        index=f"{R}/index/{{corpus}}.csv",
+        index=L.index("{corpus}"),
     output:
-        features=f"{R}/features/{{corpus}}/{{feature_set}}_functionals.parquet",
+        features=L.functionals("{corpus}", "{feature_set}"),
     log:
         f"{R}/logs/functionals/{{corpus}}/{{feature_set}}.log",
     benchmark:
@@ -15,7 +15,7 @@ rule functionals:
     conda:
         ENV
     params:
-        cache=f"{R}/cache/features",
+        cache=L.feature_cache(),
     script:
         "../scripts/functionals.py"
 
@@ -25,9 +25,9 @@ rule windowed_functionals:
     the gold standard (continuous corpora)."""
     input:
         root=corpus_root,
-        index=f"{R}/index/{{corpus}}.csv",
+        index=L.index("{corpus}"),
     output:
-        frames=f"{R}/features/{{corpus}}/{{audio_set}}_windowed.parquet",
+        frames=L.windowed("{corpus}", "{audio_set}"),
     log:
         f"{R}/logs/windowed_functionals/{{corpus}}/{{audio_set}}.log",
     benchmark:
@@ -35,9 +35,9 @@ rule windowed_functionals:
     conda:
         ENV
     params:
-        window_s=CFG["baselines"]["svr"]["window_s"],
-        hop_s=CFG["baselines"]["svr"]["hop_s"],
-        cache=f"{R}/cache/features",
+        window_s=CFG["features"]["windowed"]["window_s"],
+        hop_s=CFG["features"]["windowed"]["hop_s"],
+        cache=L.feature_cache(),
     script:
         "../scripts/windowed_functionals.py"
 
@@ -46,9 +46,9 @@ rule gold_standard:
     """The gold standard of a continuous corpus, one row per (recording, 40 ms frame)."""
     input:
         root=corpus_root,
-        index=f"{R}/index/{{corpus}}.csv",
+        index=L.index("{corpus}"),
     output:
-        labels=f"{R}/labels/{{corpus}}.parquet",
+        labels=L.labels("{corpus}"),
     log:
         f"{R}/logs/gold_standard/{{corpus}}.log",
     benchmark:
@@ -64,9 +64,9 @@ rule lld_frames:
     gold standard (input of the BLSTM baseline)."""
     input:
         root=corpus_root,
-        index=f"{R}/index/{{corpus}}.csv",
+        index=L.index("{corpus}"),
     output:
-        frames=f"{R}/features/{{corpus}}/{{audio_set}}_lld.parquet",
+        frames=L.llds("{corpus}", "{audio_set}"),
     log:
         f"{R}/logs/lld_frames/{{corpus}}/{{audio_set}}.log",
     benchmark:
@@ -74,7 +74,7 @@ rule lld_frames:
     conda:
         ENV
     params:
-        cache=f"{R}/cache/features",
+        cache=L.feature_cache(),
     script:
         "../scripts/lld_frames.py"
 
@@ -84,9 +84,9 @@ rule logmel_segments:
     delta-delta) of 64 or 15 frames, cached per item; the output is the manifest."""
     input:
         root=corpus_root,
-        index=f"{R}/index/{{corpus}}.csv",
+        index=L.index("{corpus}"),
     output:
-        manifest=f"{R}/features/{{corpus}}/logmel_64x{{length}}.parquet",
+        manifest=L.logmel("{corpus}", "{length}"),
     log:
         f"{R}/logs/logmel_segments/{{corpus}}/64x{{length}}.log",
     benchmark:
@@ -96,7 +96,7 @@ rule logmel_segments:
     conda:
         ENV
     params:
-        cache=f"{R}/cache/features",
+        cache=L.feature_cache(),
     script:
         "../scripts/logmel_segments.py"
 
@@ -107,9 +107,9 @@ rule face_crops:
     """
     input:
         root=corpus_root,
-        index=f"{R}/index/{{corpus}}.csv",
+        index=L.index("{corpus}"),
     output:
-        manifest=f"{R}/features/{{corpus}}/faces_{{kind}}.parquet",
+        manifest=L.faces("{corpus}", "{kind}"),
     log:
         f"{R}/logs/face_crops/{{corpus}}/{{kind}}.log",
     benchmark:
@@ -119,7 +119,7 @@ rule face_crops:
     conda:
         ENV
     params:
-        cache=f"{R}/cache/features",
+        cache=L.feature_cache(),
     script:
         "../scripts/face_crops.py"
 
@@ -128,8 +128,8 @@ rule landmark_model:
     """Train a dlib shape predictor on rendered synthetic faces (used when the config names
     no landmark model file, e.g. the 68-point iBUG model)."""
     output:
-        model=f"{R}/models/landmarks/synthetic_shape_predictor.dat",
-        sidecar=f"{R}/models/landmarks/synthetic_shape_predictor.dat.json",
+        model=L.synthetic_landmark_model(),
+        sidecar=L.synthetic_landmark_model() + ".json",
     log:
         f"{R}/logs/landmark_model.log",
     benchmark:
@@ -147,10 +147,10 @@ rule video_descriptors:
     aligned, windowed mean/std) and raw LBP-TOP histograms; cached per recording."""
     input:
         root=corpus_root,
-        index=f"{R}/index/{{corpus}}.csv",
+        index=L.index("{corpus}"),
         model=landmark_model_file,
     output:
-        descriptors=f"{R}/features/{{corpus}}/video_descriptors.parquet",
+        descriptors=L.video_descriptors("{corpus}"),
     log:
         f"{R}/logs/video_descriptors/{{corpus}}.log",
     benchmark:
@@ -159,7 +159,7 @@ rule video_descriptors:
         ENV
     params:
         window_s=CFG["features"]["video"]["window_s"],
-        cache=f"{R}/cache/features",
+        cache=L.feature_cache(),
     script:
         "../scripts/video_descriptors.py"
 
@@ -169,10 +169,10 @@ rule landmark_frames:
     "raw + geometric"); frames without a face hold the last shape, flagged in a mask."""
     input:
         root=corpus_root,
-        index=f"{R}/index/{{corpus}}.csv",
+        index=L.index("{corpus}"),
         model=landmark_model_file,
     output:
-        manifest=f"{R}/features/{{corpus}}/landmark_frames.parquet",
+        manifest=L.landmark_frames("{corpus}"),
     log:
         f"{R}/logs/landmark_frames/{{corpus}}.log",
     benchmark:
@@ -180,7 +180,7 @@ rule landmark_frames:
     conda:
         ENV
     params:
-        cache=f"{R}/cache/features",
+        cache=L.feature_cache(),
     script:
         "../scripts/landmark_frames.py"
 
@@ -189,10 +189,10 @@ rule video_windowed:
     """SVR input of one video descriptor on one protocol (appearance PCA fitted on the
     protocol's training recordings only)."""
     input:
-        descriptors=f"{R}/features/{{corpus}}/video_descriptors.parquet",
-        sheet=f"{R}/folds/{{corpus}}/{{protocol}}.csv",
+        descriptors=L.video_descriptors("{corpus}"),
+        sheet=L.sheet("{corpus}", "{protocol}"),
     output:
-        frames=f"{R}/features/{{corpus}}/{{protocol}}/video_{{video_set}}_windowed.parquet",
+        frames=L.video_windowed("{corpus}", "{protocol}", "{video_set}"),
     log:
         f"{R}/logs/video_windowed/{{corpus}}/{{protocol}}/{{video_set}}.log",
     benchmark:

@@ -7,8 +7,8 @@ rule postprocess:
     input:
         predictions=f"{R}/experiments/{{family}}/{{name}}/{{corpus}}/{{protocol}}/predictions.parquet",
         metrics=f"{R}/experiments/{{family}}/{{name}}/{{corpus}}/{{protocol}}/metrics.json",
-        labels=f"{R}/labels/{{corpus}}.parquet",
-        sheet=f"{R}/folds/{{corpus}}/{{protocol}}.csv",
+        labels=L.labels("{corpus}"),
+        sheet=L.sheet("{corpus}", "{protocol}"),
     output:
         predictions=f"{R}/experiments/{{family}}/{{name}}/{{corpus}}/{{protocol}}/pp-{{grid}}/predictions.parquet",
         metrics=f"{R}/experiments/{{family}}/{{name}}/{{corpus}}/{{protocol}}/pp-{{grid}}/metrics.json",

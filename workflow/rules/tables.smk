@@ -2,21 +2,21 @@
 # files and paper cards.
 
 
-rule baseline_table:
-    """Metrics of every classical-baseline result (Markdown + CSV)."""
+rule results_table:
+    """Every metric of every result of the run (Markdown + CSV), with variant and source."""
     input:
         results=experiment_results(),
     output:
-        md=f"{R}/tables/baselines.md",
-        csv=f"{R}/tables/baselines.csv",
+        md=f"{R}/tables/results.md",
+        csv=f"{R}/tables/results.csv",
     log:
-        f"{R}/logs/baseline_table.log",
+        f"{R}/logs/results_table.log",
     benchmark:
-        f"{R}/benchmarks/baseline_table.tsv"
+        f"{R}/benchmarks/results_table.tsv"
     conda:
         ENV
     script:
-        "../scripts/baseline_table.py"
+        "../scripts/results_table.py"
 
 
 rule paper_tables:
@@ -46,9 +46,10 @@ rule paper_tables:
 
 
 rule confusion_figure:
-    """Row-normalised confusion matrix of a categorical result."""
+    """Row-normalised confusion matrix of a classification result."""
     input:
         metrics=f"{R}/{{rdir}}/metrics.json",
+        predictions=f"{R}/{{rdir}}/predictions.parquet",
     output:
         png=report(
             f"{R}/figures/{{rdir}}/confusion.png",
@@ -63,12 +64,14 @@ rule confusion_figure:
         f"{R}/benchmarks/figures/{{rdir}}/confusion.tsv"
     conda:
         ENV
+    params:
+        kind="confusion",
     script:
-        "../scripts/confusion_figure.py"
+        "../scripts/figure.py"
 
 
 rule trace_figure:
-    """Prediction vs gold standard for the first test recording of a continuous result."""
+    """Prediction vs gold standard for the first test recording of a regression result."""
     input:
         metrics=f"{R}/{{rdir}}/metrics.json",
         predictions=f"{R}/{{rdir}}/predictions.parquet",
@@ -86,8 +89,37 @@ rule trace_figure:
         f"{R}/benchmarks/figures/{{rdir}}/trace.tsv"
     conda:
         ENV
+    params:
+        kind="trace",
     script:
-        "../scripts/trace_figure.py"
+        "../scripts/figure.py"
+
+
+rule family_figure:
+    """A figure a paper family draws itself from a result (e.g. a paper's own figure)."""
+    input:
+        metrics=f"{R}/{{rdir}}/metrics.json",
+        predictions=f"{R}/{{rdir}}/predictions.parquet",
+    output:
+        png=report(
+            f"{R}/figures/{{rdir}}/{{kind}}.png",
+            caption="../report/family_figure.rst",
+            category="Figures",
+            subcategory="Paper figures",
+            labels={"result": "{rdir}", "figure": "{kind}"},
+        ),
+    log:
+        f"{R}/logs/figures/{{rdir}}/{{kind}}.log",
+    benchmark:
+        f"{R}/benchmarks/figures/{{rdir}}/{{kind}}.tsv"
+    wildcard_constraints:
+        kind="|".join(FAMILY_FIGURES) or "(?!x)x",
+    conda:
+        ENV
+    params:
+        kind="{kind}",
+    script:
+        "../scripts/figure.py"
 
 
 rule index_page:

@@ -1,7 +1,7 @@
-"""Adapter: rule index_page -> emorepro.reporting.index_page_step."""
+"""Adapter: rule index_page -> emorepro.steps.reporting.index_page_step."""
 
-from emorepro.reporting import index_page_step
 from emorepro.runlog import job_log
+from emorepro.steps.reporting import index_page_step
 
 with job_log(snakemake.log[0]):
     index_page_step(

@@ -1,7 +1,7 @@
-"""Adapter: rule mlflow_mirror -> emorepro.reporting.mirror_step."""
+"""Adapter: rule mlflow_mirror -> emorepro.steps.reporting.mirror_step."""
 
-from emorepro.reporting import mirror_step
 from emorepro.runlog import job_log
+from emorepro.steps.reporting import mirror_step
 
 with job_log(snakemake.log[0]):
     mirror_step(

@@ -1,7 +1,7 @@
-"""Adapter: rule paper_tables -> emorepro.reporting.paper_tables_step."""
+"""Adapter: rule paper_tables -> emorepro.steps.reporting.paper_tables_step."""
 
-from emorepro.reporting import paper_tables_step
 from emorepro.runlog import job_log
+from emorepro.steps.reporting import paper_tables_step
 
 with job_log(snakemake.log[0]):
     paper_tables_step(

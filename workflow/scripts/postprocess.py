@@ -1,7 +1,7 @@
-"""Adapter: rule postprocess -> emorepro.pipeline.postprocess_step."""
+"""Adapter: rule postprocess -> emorepro.steps.postprocess.postprocess_step."""
 
-from emorepro.pipeline import postprocess_step
 from emorepro.runlog import job_log
+from emorepro.steps.postprocess import postprocess_step
 
 with job_log(snakemake.log[0]):
     postprocess_step(

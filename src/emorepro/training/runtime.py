@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import random
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -78,6 +79,13 @@ def set_threads(n: int) -> None:
         torch.set_num_interop_threads(n)
     except RuntimeError:  # only settable once, before any inter-op work started
         pass
+
+
+def torch_device(execution: Mapping[str, Any]) -> torch.device:
+    """Apply the execution knobs (``torch_threads``) and return the device to train on
+    (``device``: auto | cpu | cuda, see :func:`pick_device`)."""
+    set_threads(int(execution.get("torch_threads", 1)))
+    return pick_device(execution.get("device", "auto"))
 
 
 def get_rng_state() -> dict[str, Any]:

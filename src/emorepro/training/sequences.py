@@ -28,9 +28,8 @@ Conventions (the papers are silent on all of them; experiments.md §1.2, §1.10 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from math import gcd
-from pathlib import Path
 from typing import Any, Literal
 
 import numpy as np
@@ -38,7 +37,7 @@ import torch
 from scipy.signal import resample_poly
 from torch.utils.data import Dataset
 
-from emorepro.errors import ConfigError, CorruptInputError
+from emorepro.errors import ConfigError
 
 SR = 16_000
 FRAME_S = 0.04
@@ -265,17 +264,18 @@ class AudioSequences(SequenceDataset):
     """Items ``{"audio": (steps * 640,), "target": (steps, 2), "item": str, "start": int}``.
 
     ``recordings``: ``[(audio_16k, labels (T, 2)), ...]`` (audio already resampled and
-    standardised, see :func:`load_recola_recording`); ``align`` as in the module docstring.
+    standardised by the caller, e.g. with :func:`resample_16k` and :func:`standardise_audio`);
+    ``align`` as in the module docstring.
     """
 
     def __init__(
         self,
         recordings: Sequence[tuple[np.ndarray, np.ndarray]],
         *,
+        align: Align = "end",
         steps: int = STEPS,
         hop: int | None = None,
         items: Sequence[str] | None = None,
-        align: Align = "end",
     ) -> None:
         _check_choice("align", align, ("end", "start"))
         super().__init__([r[1] for r in recordings], items=items, steps=steps, hop=hop)
@@ -304,10 +304,10 @@ class VideoSequences(SequenceDataset):
         self,
         recordings: Sequence[tuple[np.ndarray, np.ndarray]],
         *,
+        transform: Callable[[np.ndarray], torch.Tensor] | None = None,
         steps: int = STEPS,
         hop: int | None = None,
         items: Sequence[str] | None = None,
-        transform: Callable[[np.ndarray], torch.Tensor] | None = None,
     ) -> None:
         super().__init__([r[1] for r in recordings], items=items, steps=steps, hop=hop)
         self.crops = {
@@ -376,56 +376,3 @@ class AVSequences(SequenceDataset):
         if self.landmarks is not None:
             out["landmarks"] = torch.from_numpy(self.landmarks[item][a:b].copy())
         return out
-
-
-# --------------------------------------------------------------------------- RECOLA loaders
-
-
-def load_recola_recording(
-    root: Path | str, row: Mapping[str, Any], adapter: Any
-) -> tuple[np.ndarray, np.ndarray]:
-    """``(audio_16k, labels)`` of one corpus-index row: standardised 16 kHz audio, (T, 2) gold.
-
-    Audio from ``row["audio_path"]`` (WAV or a video's audio track) via ``read_audio``,
-    :func:`resample_16k`, :func:`standardise_audio`; labels from ``adapter.read_labels``
-    (arousal, valence every 40 ms from 0 s).
-    """
-    from emorepro.media import read_audio
-
-    root = Path(root)
-    rel = row.get("audio_path")
-    if not rel:
-        raise CorruptInputError(root / str(row.get("item_id")), "index row has no audio_path",
-                                fix="rebuild the corpus index")  # fmt: skip
-    path = root / str(rel)
-    audio, sr = read_audio(path)
-    try:
-        audio = standardise_audio(resample_16k(audio, sr))
-    except ValueError as err:
-        raise CorruptInputError(path, str(err), fix="check or re-record the audio") from None
-    frame = adapter.read_labels(root, dict(row))
-    labels = frame[list(TARGETS)].to_numpy(np.float32)
-    return audio, labels
-
-
-def load_recola_faces(
-    root: Path | str, row: Mapping[str, Any], n_labels: int, *, detect_every: int = 1
-) -> tuple[np.ndarray, dict[str, float]]:
-    """``(crops (n_labels, 96, 96, 3) uint8, stats)``: Tzirakis face crops at the label rate.
-
-    Crops of every video frame (``video_face_crops(kind="tzirakis")``), then label frame ``i``
-    takes the nearest frame (:func:`label_frame_indices`).
-    """
-    from emorepro.features.faces import video_face_crops
-
-    rel = row.get("video_path")
-    if not rel:
-        raise CorruptInputError(Path(root) / str(row.get("item_id")), "index row has no "
-                                "video_path", fix="rebuild the corpus index")  # fmt: skip
-    path = Path(root) / str(rel)
-    crops, stats = video_face_crops(path, kind="tzirakis", detect_every=detect_every)
-    try:
-        idx = label_frame_indices(n_labels, stats["fps"], len(crops))
-    except ValueError as err:
-        raise CorruptInputError(path, str(err), fix="use the complete video") from None
-    return crops[idx], stats

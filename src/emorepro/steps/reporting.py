@@ -6,7 +6,6 @@ writes its outputs atomically; callable without Snakemake.
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 from collections.abc import Mapping, Sequence
@@ -16,7 +15,9 @@ from typing import Any
 import pandas as pd
 
 from emorepro.cards import iter_cells, load_card
-from emorepro.pipeline import _atomic, write_json
+from emorepro.errors import EmoreproError
+from emorepro.io import atomic_write, write_csv, write_json, write_text
+from emorepro.results import read_result, source_of
 
 log = logging.getLogger("emorepro")
 
@@ -50,14 +51,14 @@ def paper_tables_step(
         frame = tables.compare_table(card, table_id, results_root=root, available=have)
         label = next(t["label"] for t in card["tables"] if t["id"] == table_id)
         text = tables.caption(card, table_id, frame)
-        _atomic(out / f"{table_id}.csv", lambda p, f=frame: f.to_csv(p, index=False))
-        _atomic(
+        atomic_write(out / f"{table_id}.csv", lambda p, f=frame: f.to_csv(p, index=False))
+        atomic_write(
             out / f"{table_id}.md",
             lambda p, f=frame, t=text, lab=label: p.write_text(
                 tables.to_markdown(f, title=f"{card['id']}: {lab}", caption_text=t)
             ),
         )
-        _atomic(
+        atomic_write(
             out / f"{table_id}.tex",
             lambda p, f=frame, t=text, lab=f"tab:{card['id']}:{table_id}": p.write_text(
                 tables.to_latex(f, caption_text=t, label=lab)
@@ -75,26 +76,79 @@ def _figure_path(out: Path | str) -> tuple[Path, Path]:
     return out.with_name(f".tmp-{out.name}"), out
 
 
-def confusion_figure_step(metrics_json: Path | str, out_png: Path | str) -> None:
-    """Row-normalised confusion matrix of a categorical result."""
-    from emorepro.figures import confusion_figure
+#: shared figure kinds and the task of the results they apply to
+SHARED_FIGURE_TASKS = {"confusion": "classification", "trace": "regression"}
 
+
+def figure_step(
+    kind: str, metrics_json: Path | str, predictions: Path | str, out_png: Path | str
+) -> None:
+    """Draw figure ``kind`` of a result: ``confusion`` (row-normalised confusion matrix of a
+    classification result), ``trace`` (prediction vs gold standard of the first test
+    recording of a regression result) or a kind of the result's family."""
+    from emorepro.families import get_family
+    from emorepro.figures import confusion_figure, trace_figure
+
+    result = read_result(metrics_json)
     tmp, out = _figure_path(out_png)
-    confusion_figure(json.loads(Path(metrics_json).read_text()), tmp)
-    os.replace(tmp, out)
+    task = SHARED_FIGURE_TASKS.get(kind)
+    if task is not None and result["task"] != task:
+        raise EmoreproError(
+            f"{metrics_json}: a {kind} figure needs a {task} result, this one is {result['task']}"
+        )
+    try:
+        if kind == "confusion":
+            confusion_figure(result, tmp)
+        elif kind == "trace":
+            trace_figure(result, pd.read_parquet(predictions), tmp)
+        else:
+            get_family(result["family"]).draw_figure(
+                kind, result, pd.read_parquet(predictions), tmp
+            )
+        os.replace(tmp, out)
+    finally:
+        tmp.unlink(missing_ok=True)
 
 
-def trace_figure_step(
-    metrics_json: Path | str, predictions: Path | str, out_png: Path | str
-) -> str:
-    """Prediction trace of the first test recording of a continuous result; returns its id."""
-    from emorepro.figures import trace_figure
-
-    tmp, out = _figure_path(out_png)
-    result = json.loads(Path(metrics_json).read_text())
-    item = trace_figure(result, pd.read_parquet(predictions), tmp)
-    os.replace(tmp, out)
-    return item
+def results_table_step(
+    results: Sequence[Path | str], *, out_md: Path | str, out_csv: Path | str
+) -> pd.DataFrame:
+    """Every metric of every result of the run, one row per (result, metric), with its
+    variant and corpus source (``results/tables/results.md|csv``)."""
+    rows = []
+    for path in results:
+        r = read_result(path)
+        pp = f" +pp-{r['postprocess']}" if r.get("postprocess") else ""
+        for metric, value in r["metrics"].items():
+            if metric.startswith("n_") or not isinstance(value, int | float):
+                continue
+            rows.append(
+                {
+                    "family": r["family"],
+                    "experiment": r["experiment"] + pp,
+                    "task": r["task"],
+                    "corpus": r["corpus"],
+                    "protocol": r["protocol"],
+                    "metric": metric,
+                    "value": round(float(value), 4),
+                    "variant": r["metric_variants"].get(metric, ""),
+                    "corpus source": source_of(r).describe(),
+                    "profile": r.get("profile") or "",
+                    "fold sheet": r["fold_sheet_sha256"][:12],
+                }
+            )
+    table = pd.DataFrame(rows)
+    write_csv(out_csv, table)
+    header = "| " + " | ".join(table.columns) + " |\n|" + "---|" * len(table.columns) + "\n"
+    body = "".join(
+        "| " + " | ".join(str(v) for v in row) + " |\n" for row in table.itertuples(index=False)
+    )
+    caption = (
+        "Every number of every result of this run. Each row names the corpus source (real "
+        "corpus or synthetic twin) of its run.\n\n"
+    )
+    write_text(out_md, "# All results\n\n" + caption + header + body)
+    return table
 
 
 def index_page_step(
@@ -139,7 +193,7 @@ def index_page_step(
     for fig in figures:
         rel = Path(fig).relative_to(root).as_posix()
         lines.append(f"* [{rel}]({rel})")
-    _atomic(out_md, lambda p: p.write_text("\n".join(lines) + "\n"))
+    atomic_write(out_md, lambda p: p.write_text("\n".join(lines) + "\n"))
 
 
 def mirror_step(
@@ -158,7 +212,7 @@ def mirror_step(
     users = card_result_users(card_paths)
     loaded = []
     for path in map(Path, results):
-        result: dict[str, Any] = json.loads(path.read_text())
+        result: dict[str, Any] = read_result(path)
         rel = _relative_result(path)
         result["papers"] = sorted(users.get(rel, []))
         result["artifacts"] = [str(p) for p in sorted(path.parent.glob("*")) if p.is_file()]

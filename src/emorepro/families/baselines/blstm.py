@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
@@ -37,7 +38,6 @@ from torch import nn
 from torch.utils.data import Dataset
 
 from emorepro import metrics as M
-from emorepro.baselines.experiments import CCC_VARIANT
 from emorepro.errors import ConfigError
 from emorepro.training import trainer as T
 from emorepro.training.losses import LOSSES
@@ -61,8 +61,12 @@ class BLSTMRegressor(nn.Module):
         self, n_features: int, *, hidden: int, layers: int, n_targets: int = 2, dropout: float = 0.0
     ) -> None:
         super().__init__()
-        for name, value in (("n_features", n_features), ("hidden", hidden), ("layers", layers),
-                            ("n_targets", n_targets)):  # fmt: skip
+        for name, value in (
+            ("n_features", n_features),
+            ("hidden", hidden),
+            ("layers", layers),
+            ("n_targets", n_targets),
+        ):
             if not isinstance(value, int) or isinstance(value, bool) or value < 1:
                 raise ConfigError(f"BLSTMRegressor: {name} must be a positive int, got {value!r}")
         if not 0.0 <= dropout < 1.0:
@@ -229,24 +233,55 @@ def _pooled_ccc(pred: pd.DataFrame, gold: pd.DataFrame, targets: Sequence[str]) 
     return {t: M.ccc(gold[t].to_numpy(), pred[t].to_numpy()) for t in targets}
 
 
+@dataclass(frozen=True)
+class BLSTMSettings:
+    """Scientific settings of one BLSTM run (the paper states none; README, Decisions).
+
+    ``hop``: training windows start every ``hop`` frames (default ``seq_len // 2``, 50 %
+    overlap). Invalid values raise ``ConfigError`` naming the field.
+    """
+
+    loss: str
+    epochs: int
+    lr: float
+    batch_size: int
+    seq_len: int
+    hidden: int
+    layers: int
+    hop: int | None = None
+    dropout: float = 0.0
+    log_every: int = 1
+    targets: tuple[str, ...] = TARGETS
+
+    def __post_init__(self) -> None:
+        if self.loss not in LOSSES:
+            raise ConfigError(
+                f"BLSTMSettings.loss must be one of {sorted(LOSSES)}, got {self.loss!r}"
+            )
+        for name in ("epochs", "batch_size", "seq_len", "log_every", "hidden", "layers"):
+            value = getattr(self, name)
+            if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+                raise ConfigError(f"BLSTMSettings.{name} must be a positive int, got {value!r}")
+        if not (isinstance(self.lr, int | float) and self.lr > 0):
+            raise ConfigError(f"BLSTMSettings.lr must be > 0, got {self.lr!r}")
+
+    @property
+    def effective_hop(self) -> int:
+        return max(1, self.seq_len // 2) if self.hop is None else self.hop
+
+
+@dataclass(frozen=True)
+class BLSTMRun:
+    """How one BLSTM run executes: the seed (weights, shuffling, dropout), the torch device
+    and the checkpoint it saves every epoch and resumes from (none: no checkpoint)."""
+
+    seed: int
+    device: str | torch.device = "cpu"
+    checkpoint: Path | str | None = None
+
+
 def train_blstm(
-    train: pd.DataFrame,
-    dev: pd.DataFrame,
-    *,
-    loss: str,
-    epochs: int,
-    lr: float,
-    batch_size: int,
-    seq_len: int,
-    hidden: int,
-    layers: int,
-    seed: int,
-    device: str | torch.device = "cpu",
-    checkpoint: Path | str | None = None,
-    log_every: int = 1,
-    targets: Sequence[str] = TARGETS,
-    hop: int | None = None,
-    dropout: float = 0.0,
+    train: pd.DataFrame, dev: pd.DataFrame, cfg_s: BLSTMSettings, run: BLSTMRun
 ) -> tuple[BLSTMRegressor, dict[str, Any]]:
     """Train a :class:`BLSTMRegressor`; return the best-dev-epoch model and the history.
 
@@ -257,41 +292,43 @@ def train_blstm(
     atomically after every epoch and a rerun resumes after the last saved epoch, giving the
     same result as an uninterrupted run; a checkpoint from other settings -> ``ConfigError``.
     """
-    if loss not in LOSSES:
-        raise ConfigError(f"loss must be one of {sorted(LOSSES)}, got {loss!r}")
-    for name, value in (("epochs", epochs), ("batch_size", batch_size), ("seq_len", seq_len),
-                        ("log_every", log_every)):  # fmt: skip
-        if not isinstance(value, int) or isinstance(value, bool) or value < 1:
-            raise ConfigError(f"train_blstm: {name} must be a positive int, got {value!r}")
-    if not (isinstance(lr, int | float) and lr > 0):
-        raise ConfigError(f"train_blstm: lr must be > 0, got {lr!r}")
-    hop = max(1, seq_len // 2) if hop is None else hop
-    targets = list(targets)
+    targets = list(cfg_s.targets)
     cols = feature_columns(train, targets)
     _check_table(train, "train_blstm(train)", [*cols, *targets])
     _check_table(dev, "train_blstm(dev)", [*cols, *targets])
 
-    dev_t = pick_device(device)
-    seed_everything(seed, device=dev_t)  # the weights' initialisation
+    dev_t = pick_device(run.device)
+    seed_everything(run.seed, device=dev_t)  # the weights' initialisation
     train_items = list(dict.fromkeys(train["item_id"].astype(str)))
     x_np, y_np, index = make_sequences(
-        train, cols, targets, items=train_items, seq_len=seq_len, hop=hop
+        train, cols, targets, items=train_items, seq_len=cfg_s.seq_len, hop=cfg_s.effective_hop
     )
     mean, std = fit_scaler(train[cols].to_numpy(np.float64))
     model = BLSTMRegressor(
-        len(cols), hidden=hidden, layers=layers, n_targets=len(targets), dropout=dropout
+        len(cols),
+        hidden=cfg_s.hidden,
+        layers=cfg_s.layers,
+        n_targets=len(targets),
+        dropout=cfg_s.dropout,
     )
     model.set_scaler(mean, std)
     dev_set = _WholeRecordings(dev, cols, targets)
-    cfg = T.TrainConfig(loss=loss, epochs=epochs, lr=float(lr), batch_size=batch_size,
-                      seed=int(seed), device=str(dev_t), log_every=log_every,
-                      name="blstm")  # fmt: skip
+    cfg = T.TrainConfig(
+        loss=cfg_s.loss,
+        epochs=cfg_s.epochs,
+        lr=float(cfg_s.lr),
+        batch_size=cfg_s.batch_size,
+        seed=int(run.seed),
+        device=str(dev_t),
+        log_every=cfg_s.log_every,
+        name="blstm",
+    )
     wrapped, history = T.train(
         T.DictInput(model, ("features",)),
         _Windows(x_np, y_np, index),
         dev_set,
         cfg,
-        checkpoint=checkpoint,
+        checkpoint=run.checkpoint,
         predict_fn=dev_set.predict,
     )
     history.pop("timing", None)  # wall-clock: not part of the reproducible history
@@ -310,8 +347,12 @@ class _Windows(Dataset):
         return len(self.x)
 
     def __getitem__(self, i: int) -> dict[str, Any]:
-        return {"features": self.x[i], "target": self.y[i], "item": self.item[i],
-                "start": self.start[i]}  # fmt: skip
+        return {
+            "features": self.x[i],
+            "target": self.y[i],
+            "item": self.item[i],
+            "start": self.start[i],
+        }
 
 
 class _WholeRecordings:
@@ -329,8 +370,9 @@ class _WholeRecordings:
 
     def predict(self, model: nn.Module, ds: Any, device: torch.device) -> dict[str, np.ndarray]:
         inner = model.model if isinstance(model, T.DictInput) else model
-        pred = predict_recordings(inner, self.table, targets=self.targets, feature_cols=self.cols,
-                                  items=self.items)  # fmt: skip
+        pred = predict_recordings(
+            inner, self.table, targets=self.targets, feature_cols=self.cols, items=self.items
+        )
         return {
             item: g[list(self.targets)].to_numpy(np.float64)
             for item, g in pred.groupby("item_id", sort=False)
@@ -346,32 +388,10 @@ def _role_items(sheet: pd.DataFrame, role: str) -> list[str]:
     return items
 
 
-def blstm_on_partition(
-    frames: pd.DataFrame,
-    sheet: pd.DataFrame,
-    *,
-    loss: str,
-    epochs: int,
-    lr: float,
-    batch_size: int,
-    seq_len: int,
-    hidden: int,
-    layers: int,
-    seed: int,
-    device: str | torch.device = "cpu",
-    targets: Sequence[str] = TARGETS,
-    hop: int | None = None,
-    dropout: float = 0.0,
-    checkpoint: Path | str | None = None,
-    log_every: int = 1,
-) -> tuple[pd.DataFrame, dict[str, Any]]:
-    """Train on the sheet's train items, select the epoch on dev, predict dev and test.
-
-    Same outputs as :func:`emorepro.baselines.experiments.svr_on_partition`: a long table
-    (``item_id, time_s, role, target, y_true, y_pred``) and a result with metrics
-    ``"{target}.{role}.ccc"`` (pooled over the partition, population moments), their
-    ``metric_variants``, ``params`` (settings, ``best_epoch``, ``history``) and one fold.
-    """
+def split_partition(
+    frames: pd.DataFrame, sheet: pd.DataFrame
+) -> tuple[dict[str, list[str]], dict[str, pd.DataFrame]]:
+    """Item ids and frame rows per role of a one-fold sheet; missing items -> ``ValueError``."""
     required = {"fold", "item_id", "role"}
     if not required <= set(sheet.columns):
         raise ValueError(f"fold sheet lacks columns {sorted(required - set(sheet.columns))}")
@@ -382,7 +402,6 @@ def blstm_on_partition(
         )
     if len(frames) == 0:
         raise ValueError("blstm_on_partition: frame table is empty")
-    targets = list(targets)
     ids = frames["item_id"].astype(str)
     items = {r: _role_items(sheet, r) for r in ("train", "dev", "test")}
     missing = sorted(set().union(*items.values()) - set(ids))
@@ -391,27 +410,20 @@ def blstm_on_partition(
             f"blstm_on_partition: no frames for {len(missing)} sheet items, e.g. {missing[:5]}; "
             "rebuild the frame table for this corpus"
         )
-    parts = {r: frames[ids.isin(set(v))] for r, v in items.items()}
-    model, history = train_blstm(
-        parts["train"],
-        parts["dev"],
-        loss=loss,
-        epochs=epochs,
-        lr=lr,
-        batch_size=batch_size,
-        seq_len=seq_len,
-        hidden=hidden,
-        layers=layers,
-        seed=seed,
-        device=device,
-        checkpoint=checkpoint,
-        log_every=log_every,
-        targets=targets,
-        hop=hop,
-        dropout=dropout,
-    )
-    cols = feature_columns(frames, targets)
-    preds, metrics = [], {}
+    return items, {r: frames[ids.isin(set(v))] for r, v in items.items()}
+
+
+def predict_partition(
+    model: BLSTMRegressor,
+    parts: dict[str, pd.DataFrame],
+    items: dict[str, list[str]],
+    *,
+    targets: Sequence[str],
+    cols: Sequence[str],
+) -> pd.DataFrame:
+    """Long prediction table (``item_id, time_s, role, target, y_true, y_pred``) of dev and
+    test, every recording predicted whole."""
+    preds = []
     for role in ("dev", "test"):
         pred = predict_recordings(
             model, parts[role], targets=targets, feature_cols=cols, items=items[role]
@@ -420,22 +432,32 @@ def blstm_on_partition(
             [g for _, g in _recordings(parts[role], items[role], targets)], ignore_index=True
         )
         for t in targets:
-            table = pred[["item_id", "time_s"]].assign(
-                role=role, target=t, y_true=gold[t].to_numpy(), y_pred=pred[t].to_numpy()
+            preds.append(
+                pred[["item_id", "time_s"]].assign(
+                    role=role, target=t, y_true=gold[t].to_numpy(), y_pred=pred[t].to_numpy()
+                )
             )
-            metrics[f"{t}.{role}.ccc"] = M.ccc(table["y_true"], table["y_pred"])
-            preds.append(table)
+    return pd.concat(preds, ignore_index=True)
+
+
+def blstm_on_partition(
+    frames: pd.DataFrame, sheet: pd.DataFrame, cfg_s: BLSTMSettings, run: BLSTMRun
+) -> tuple[pd.DataFrame, dict[str, Any]]:
+    """Train on the sheet's train items, select the epoch on dev, predict dev and test.
+
+    Returns the long prediction table (:func:`predict_partition`) and the parameters of the
+    run (settings, ``best_epoch``, ``history``); the metrics are the shared
+    :func:`emorepro.evaluation.summarise_regression` of that table.
+    """
+    targets = list(cfg_s.targets)
+    items, parts = split_partition(frames, sheet)
+    model, history = train_blstm(parts["train"], parts["dev"], cfg_s, run)
+    cols = feature_columns(frames, targets)
+    table = predict_partition(model, parts, items, targets=targets, cols=cols)
     params = {
-        "loss": loss,
-        "epochs": epochs,
-        "lr": lr,
-        "batch_size": batch_size,
-        "seq_len": seq_len,
-        "hop": max(1, seq_len // 2) if hop is None else hop,
-        "hidden": hidden,
-        "layers": layers,
-        "dropout": dropout,
-        "seed": seed,
+        **{k: v for k, v in asdict(cfg_s).items() if k not in ("log_every", "targets")},
+        "hop": cfg_s.effective_hop,
+        "seed": run.seed,
         "n_features": len(cols),
         "n_parameters": int(sum(p.numel() for p in model.parameters())),
         "standardisation": "global z-score, mean/std over all training frames",
@@ -445,10 +467,4 @@ def blstm_on_partition(
         "best_dev_ccc": history["best_dev_ccc"],
         "history": history["epochs"],
     }
-    result = {
-        "metrics": metrics,
-        "metric_variants": {k: CCC_VARIANT["ccc"] for k in metrics},
-        "params": params,
-        "folds": [{"fold": 0, "metrics": metrics, "params": {"best_epoch": history["best_epoch"]}}],
-    }
-    return pd.concat(preds, ignore_index=True), result
+    return table, params

@@ -1,10 +1,10 @@
-"""End-to-end steps of Tzirakis et al. on a 4-recording AVEC 2016 twin: experiment names,
-settings, the speech/visual/multimodal runs, model files, initialisation, frozen CNNs, Fig. 2."""
+"""The Tzirakis et al. family on a 4-recording AVEC 2016 twin, run through the generic
+experiment step: experiment names, settings, the speech/visual/multimodal runs, model files,
+initialisation, frozen CNNs, Fig. 2."""
 
 from __future__ import annotations
 
 import json
-import re
 from pathlib import Path
 
 import numpy as np
@@ -12,12 +12,25 @@ import pandas as pd
 import pytest
 import torch
 
-from emorepro import endtoend as E
 from emorepro.corpora.index import write_index
 from emorepro.errors import ConfigError, CorruptInputError
-from emorepro.features.landmark_frames import landmark_frames_step
-from emorepro.pipeline import face_crops_step, index_step, landmark_model_step
+from emorepro.families import get_family
+from emorepro.families.tzirakis2017 import data as D
+from emorepro.families.tzirakis2017 import networks as N
+from emorepro.families.tzirakis2017.data import load_recola_recording
+from emorepro.families.tzirakis2017.spec import resolve_settings
+from emorepro.plan import ResultKey
+from emorepro.steps.data import index_step
+from emorepro.steps.experiment import JobParams, experiment_step
+from emorepro.steps.features import (
+    CorpusFiles,
+    face_crops_step,
+    landmark_frames_step,
+    landmark_model_step,
+)
 from emorepro.synth import generate_corpus
+from emorepro.synth.media import write_wav
+from emorepro.training.sequences import AudioSequences
 
 PROFILE = {
     "steps": 50,
@@ -39,6 +52,11 @@ PROFILE = {
     "face_augment": True,
 }
 SOURCE = {"source": "synthetic", "scale": "tiny", "seed": 11}
+FAMILY = get_family("tzirakis2017")
+
+
+def parse(name: str):
+    return FAMILY.parse(name).spec
 
 
 # --------------------------------------------------------------------------- names, settings
@@ -60,29 +78,33 @@ SOURCE = {"source": "synthetic", "scale": "tiny", "seed": 11}
     ],
 )  # fmt: skip
 def test_parse_experiment(name, network, version, loss, roles, init) -> None:
-    spec = E.parse_experiment(name)
+    spec = parse(name)
     assert (spec.network, spec.version, spec.loss, spec.train_roles, spec.init) == (
         network, version, loss, roles, init,
     )  # fmt: skip
-    assert re.fullmatch(E.EXPERIMENT_PATTERN, name)
+    assert FAMILY.parse(name).task == "regression" and FAMILY.parse(name).trains_network
     assert spec.select_on_dev == ("dev" not in roles)
 
 
 @pytest.mark.parametrize("bad", ["speech002_ccc", "visual_l1", "speech_seq0", "multimodal", ""])
 def test_unknown_experiment_names_are_refused(bad: str) -> None:
-    assert not re.fullmatch(E.EXPERIMENT_PATTERN, bad)
     with pytest.raises(ConfigError, match="unknown"):
-        E.parse_experiment(bad)
+        FAMILY.parse(bad)
+
+
+def test_fig2_is_an_analysis_with_its_own_figure() -> None:
+    exp = FAMILY.parse("fig2_cells")
+    assert (exp.task, exp.figure_kinds, exp.trains_network) == ("analysis", ("fig2",), False)
 
 
 def test_resolve_settings_applies_the_experiment_overrides() -> None:
-    s = E.resolve_settings(E.parse_experiment("speech_seq75"), PROFILE)
+    s = resolve_settings(parse("speech_seq75"), PROFILE)
     assert (s["steps"], s["epochs"], s["n_filters_1"], s["batch_size"]) == (75, 3, 4, 8)
-    s = E.resolve_settings(E.parse_experiment("multimodal_traindev"), PROFILE)
+    s = resolve_settings(parse("multimodal_traindev"), PROFILE)
     assert (s["steps"], s["epochs"], s["batch_size"]) == (50, 2, 4)  # 2x epochs, video batch
-    s = E.resolve_settings(E.parse_experiment("visual_seq150"), PROFILE)
+    s = resolve_settings(parse("visual_seq150"), PROFILE)
     assert (s["lr"], s["batch_size"], s["epochs"]) == (0.002, 4, 3)  # the visual lr and batch
-    s = E.resolve_settings(E.parse_experiment("speech001_ccc"), PROFILE)
+    s = resolve_settings(parse("speech001_ccc"), PROFILE)
     assert s["n_filters_1"] == 2 and PROFILE["n_filters_1"] == {"000": 4, "001": 2}
 
 
@@ -102,41 +124,35 @@ def twin(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     sheet.to_csv(base / "sheet.csv", index=False)
     (base / "sheet.json").write_text(json.dumps({"sha256": "0" * 64}))
     cache = base / "cache"
-    face_crops_step("recola_avec2016", root, base / "index.csv", base / "faces.parquet",
-                    kind="tzirakis", cache_dir=cache)  # fmt: skip
+    files = CorpusFiles("recola_avec2016", root, base / "index.csv", cache)
+    face_crops_step(files, base / "faces.parquet", kind="tzirakis")
     model = landmark_model_step(base / "lm.dat", seed=0)
-    landmark_frames_step("recola_avec2016", root, base / "index.csv", base / "lm.parquet",
-                         landmark_model=model, cache_dir=cache)  # fmt: skip
+    landmark_frames_step(files, base / "lm.parquet", landmark_model=model)
     return {"root": root, "index": base / "index.csv", "sheet": base / "sheet.csv",
             "meta": base / "sheet.json", "faces": base / "faces.parquet",
             "landmarks": base / "lm.parquet", "cache": cache, "runs": base / "runs"}  # fmt: skip
 
 
-def _run(twin: dict[str, Path], name: str, out: Path | None = None, **kw) -> dict:
-    out = out or twin["runs"] / name
-    init = [twin["runs"] / n / "model.pt" for n in E.parse_experiment(name).init]
-    return E.e2e_step(
-        name,
-        "recola_avec2016",
-        "avec2016",
-        root=twin["root"],
-        index_csv=twin["index"],
-        sheet=twin["sheet"],
-        sheet_meta=twin["meta"],
-        profile="unit",
-        profile_settings=PROFILE,
-        execution={"device": "cpu", "torch_threads": 1},
-        checkpoint=out / "ck.pt",
-        source=SOURCE,
-        out_predictions=out / "predictions.parquet",
-        out_metrics=out / "metrics.json",
-        out_model=out / "model.pt",
-        faces=twin["faces"],
-        landmarks=twin["landmarks"],
-        cache_dir=twin["cache"],
-        init_models=init,
-        **kw,
-    )
+def _step(twin: dict[str, Path], name: str, out: Path, inputs: dict, settings: dict) -> dict:
+    common = {
+        "root": twin["root"],
+        "index": twin["index"],
+        "sheet": twin["sheet"],
+        "sheet_meta": twin["meta"],
+    }
+    params = JobParams(settings, {"device": "cpu", "torch_threads": 1}, SOURCE,
+                       str(out / "ck.pt"), str(twin["cache"]))  # fmt: skip
+    key = ResultKey("tzirakis2017", name, "recola_avec2016", "avec2016")
+    return experiment_step(key, {**common, **inputs}, params, out)
+
+
+def _run(twin: dict[str, Path], name: str, out: Path | None = None) -> dict:
+    spec = parse(name)
+    settings = {**resolve_settings(spec, PROFILE), "profile": "unit", "visual_weights": None,
+                "visual_sha256": None}  # fmt: skip
+    inputs = {"faces": twin["faces"], "landmarks": twin["landmarks"],
+              "init": [twin["runs"] / n / "metrics.json" for n in spec.init]}  # fmt: skip
+    return _step(twin, name, out or twin["runs"] / name, inputs, settings)
 
 
 @pytest.fixture(scope="module")
@@ -149,6 +165,10 @@ def test_every_network_writes_the_shared_result_layout(twin, runs) -> None:
     keys = {f"{t}.{r}.ccc" for t in ("arousal", "valence") for r in ("dev", "test")}
     for name, result in runs.items():
         assert set(result["metrics"]) == keys and result["experiment"] == name
+        assert (result["task"], result["family"], result["profile"]) == (
+            "regression", "tzirakis2017", "unit",
+        )  # fmt: skip
+        assert result["files"] == ["model.pt"] and (twin["runs"] / name / "model.pt").is_file()
         assert all(np.isfinite(v) for v in result["metrics"].values())
         preds = pd.read_parquet(twin["runs"] / name / "predictions.parquet")
         assert set(preds["role"]) == {"dev", "test"}
@@ -171,14 +191,14 @@ def test_same_seed_on_cpu_gives_identical_numbers(twin, runs, tmp_path: Path) ->
 
 
 def test_model_file_rebuilds_the_network(twin, runs) -> None:
-    network, spec, settings = E.load_model(twin["runs"] / "visual_ccc" / "model.pt")
-    assert spec == E.parse_experiment("visual_ccc") and settings["face_size"] == 32
-    recs = E.load_recordings(spec, "recola_avec2016", ["test_1"], root=twin["root"],
+    network, spec, settings = N.load_model(twin["runs"] / "visual_ccc" / "model.pt")
+    assert spec == parse("visual_ccc") and settings["face_size"] == 32
+    recs = D.load_recordings(spec, "recola_avec2016", ["test_1"], root=twin["root"],
                              index_csv=twin["index"], faces=twin["faces"],
                              cache_dir=twin["cache"])  # fmt: skip
     from emorepro.training.trainer import DictInput, predict
 
-    ds = E.make_dataset(spec, recs, settings, train=False)
+    ds = D.make_dataset(spec, recs, settings, train=False)
     pred = predict(DictInput(network, ("frames",)), ds)["test_1"]
     saved = pd.read_parquet(twin["runs"] / "visual_ccc" / "predictions.parquet")
     got = saved[(saved["item_id"] == "test_1") & (saved["target"] == "arousal")]["y_pred"]
@@ -186,12 +206,12 @@ def test_model_file_rebuilds_the_network(twin, runs) -> None:
 
 
 def test_multimodal_cnns_start_from_the_unimodal_models(twin, runs) -> None:
-    spec = E.parse_experiment("multimodal_traindev")
-    settings = E.resolve_settings(spec, PROFILE)
-    net = E.build_network(spec, settings)
-    E.initialise(net, spec, [twin["runs"] / n / "model.pt" for n in spec.init])
-    speech, _, _ = E.load_model(twin["runs"] / "speech000_ccc" / "model.pt")
-    visual, _, _ = E.load_model(twin["runs"] / "visual_ccc" / "model.pt")
+    spec = parse("multimodal_traindev")
+    settings = resolve_settings(spec, PROFILE)
+    net = N.build_network(spec, settings)
+    N.initialise(net, spec, [twin["runs"] / n / "model.pt" for n in spec.init])
+    speech, _, _ = N.load_model(twin["runs"] / "speech000_ccc" / "model.pt")
+    visual, _, _ = N.load_model(twin["runs"] / "visual_ccc" / "model.pt")
     for mine, theirs in ((net.speech, speech.encoder), (net.visual, visual.encoder)):
         theirs_state = theirs.state_dict()
         assert mine.state_dict().keys() == theirs_state.keys()
@@ -200,8 +220,8 @@ def test_multimodal_cnns_start_from_the_unimodal_models(twin, runs) -> None:
 
 
 def test_landmark_variant_retrains_only_the_recurrent_network(twin, runs) -> None:
-    base, _, _ = E.load_model(twin["runs"] / "multimodal_traindev" / "model.pt")
-    lm, spec, settings = E.load_model(twin["runs"] / "multimodal_landmarks" / "model.pt")
+    base, _, _ = N.load_model(twin["runs"] / "multimodal_traindev" / "model.pt")
+    lm, spec, settings = N.load_model(twin["runs"] / "multimodal_landmarks" / "model.pt")
     assert spec.freeze_cnns and settings["landmarks_dim"] > 0
     assert lm.in_dim == base.in_dim + settings["landmarks_dim"]
     for role in ("speech", "visual"):  # weights and BatchNorm statistics untouched
@@ -209,35 +229,30 @@ def test_landmark_variant_retrains_only_the_recurrent_network(twin, runs) -> Non
         assert all(torch.equal(a[k], b[k]) for k in a), role
     p = runs["multimodal_landmarks"]["params"]
     assert p["n_trainable"] < p["n_parameters"] and p["cnns_frozen"] is True
-    stats = runs["multimodal_landmarks"]["landmark_standardisation"]
+    stats = runs["multimodal_landmarks"]["extra"]["landmark_standardisation"]
     assert len(stats["mean"]) == settings["landmarks_dim"]
 
 
 def test_missing_or_corrupt_model_file_names_the_file(tmp_path: Path) -> None:
     with pytest.raises(CorruptInputError, match="missing"):
-        E.load_model(tmp_path / "nope.pt")
+        N.load_model(tmp_path / "nope.pt")
     bad = tmp_path / "model.pt"
     bad.write_bytes(b"not a torch file")
     with pytest.raises(CorruptInputError, match=str(bad.name)):
-        E.load_model(bad)
+        N.load_model(bad)
     torch.save({"format": 999}, bad)
     with pytest.raises(CorruptInputError, match="not an emorepro model file"):
-        E.load_model(bad)
+        N.load_model(bad)
 
 
 def _fig2(twin, model: str, out: Path, functionals: Path) -> dict:
-    return E.fig2_step(
-        "recola_avec2016", "avec2016",
-        model=twin["runs"] / model / "model.pt", root=twin["root"],
-        index_csv=twin["index"], sheet=twin["sheet"], sheet_meta=twin["meta"],
-        functionals=functionals, execution={"device": "cpu", "torch_threads": 1},
-        source=SOURCE, out_predictions=out / "p.parquet", out_metrics=out / "m.json",
-        out_figure=out / "fig2.png",
-    )  # fmt: skip
+    inputs = {"model": twin["runs"] / model / "metrics.json", "functionals": functionals}
+    return _step(twin, "fig2_cells", out, inputs, {"profile": "unit"})
 
 
 def test_fig2_step_picks_units_of_the_speech_model(twin, runs, tmp_path: Path) -> None:
-    from emorepro.cell_analysis import FIG2_FEATURES
+    from emorepro.families.tzirakis2017.cells import FIG2_FEATURES
+    from emorepro.steps.reporting import figure_step
 
     n = len(pd.read_parquet(twin["runs"] / "speech000_ccc" / "predictions.parquet")
              .query("item_id == 'test_1' and target == 'arousal'"))  # fmt: skip
@@ -248,8 +263,11 @@ def test_fig2_step_picks_units_of_the_speech_model(twin, runs, tmp_path: Path) -
     table.to_parquet(tmp_path / "functionals.parquet")
     result = _fig2(twin, "speech000_ccc", tmp_path, tmp_path / "functionals.parquet")
     assert set(result["metrics"]) == {f"{k}.test.pcc" for k in FIG2_FEATURES}
-    assert result["params"]["recording"] == "test_1" and (tmp_path / "fig2.png").stat().st_size
-    preds = pd.read_parquet(tmp_path / "p.parquet")
+    assert result["params"]["recording"] == "test_1" and result["task"] == "analysis"
+    figure_step("fig2", tmp_path / "metrics.json", tmp_path / "predictions.parquet",
+                tmp_path / "fig2.png")  # fmt: skip
+    assert (tmp_path / "fig2.png").read_bytes()[:4] == b"\x89PNG"
+    preds = pd.read_parquet(tmp_path / "predictions.parquet")
     for key, info in result["params"]["analysis"]["features"].items():
         part = preds[preds["target"] == key]
         r = np.corrcoef(part["y_true"], part["y_pred"])[0, 1]
@@ -266,35 +284,69 @@ def test_paper_profile_has_the_papers_settings() -> None:
     import yaml
 
     cfg = yaml.safe_load((Path(__file__).parents[2] / "benchmarks/config.yaml").read_text())
-    paper = cfg["models"]["tzirakis2017"]["profiles"]["paper"]
-    speech = E.resolve_settings(E.parse_experiment("speech000_ccc"), paper)
+    paper = cfg["families"]["tzirakis2017"]["profiles"]["paper"]
+    speech = resolve_settings(parse("speech000_ccc"), paper)
     assert (speech["steps"], speech["lr"], speech["batch_size"], speech["hidden"]) == (
         150, 1e-4, 25, 256,
     )  # fmt: skip
     assert (speech["n_filters_1"], speech["n_filters_2"], speech["kernel_2_s"]) == (40, 40, 0.5)
-    assert E.resolve_settings(E.parse_experiment("speech001_ccc"), paper)["n_filters_1"] == 20
-    visual = E.resolve_settings(E.parse_experiment("visual_ccc"), paper)
+    assert resolve_settings(parse("speech001_ccc"), paper)["n_filters_1"] == 20
+    visual = resolve_settings(parse("visual_ccc"), paper)
     assert (visual["visual_width"], visual["batch_size"]) == ("resnet50", 2)
     assert (visual["face_size"], visual["face_resize"], visual["lr"]) == (96, 110, 1e-4)
     assert visual["face_augment"] is True
-    assert E.resolve_settings(E.parse_experiment("visual_seq300"), paper)["epochs"] == 60
-    traindev = E.resolve_settings(E.parse_experiment("multimodal_traindev"), paper)
+    assert resolve_settings(parse("visual_seq300"), paper)["epochs"] == 60
+    traindev = resolve_settings(parse("multimodal_traindev"), paper)
     assert traindev["epochs"] == 2 * paper["epochs"]
-    net = E.build_network(E.parse_experiment("multimodal_traindev"), traindev, pretrained=False)
+    net = N.build_network(parse("multimodal_traindev"), traindev, pretrained=False)
     assert net.in_dim == 1280 + 2048
 
 
 def test_face_augmentation_follows_the_profile(twin) -> None:
-    spec = E.parse_experiment("visual_ccc")
-    recs = E.load_recordings(spec, "recola_avec2016", ["train_1"], root=twin["root"],
+    spec = parse("visual_ccc")
+    recs = D.load_recordings(spec, "recola_avec2016", ["train_1"], root=twin["root"],
                              index_csv=twin["index"], faces=twin["faces"],
                              cache_dir=twin["cache"])  # fmt: skip
     torch.manual_seed(0)
     for augment, differs in ((True, True), (False, False)):
-        settings = {**E.resolve_settings(spec, PROFILE), "face_augment": augment}
-        ds = E.make_dataset(spec, recs, settings, train=True)
+        settings = {**resolve_settings(spec, PROFILE), "face_augment": augment}
+        ds = D.make_dataset(spec, recs, settings, train=True)
         a, b = ds[0]["frames"], ds[0]["frames"]
         assert a.shape == (PROFILE["steps"], 3, 32, 32)
         assert (not torch.equal(a, b)) == differs, augment
-    evaluation = E.make_dataset(spec, recs, settings | {"face_augment": True}, train=False)
+    evaluation = D.make_dataset(spec, recs, settings | {"face_augment": True}, train=False)
     assert torch.equal(evaluation[0]["frames"], evaluation[0]["frames"])
+
+
+# --------------------------------------------------------------------------- RECOLA loader
+
+
+class _FakeAdapter:
+    """Stands in for corpora.recola.AVEC2016: 40 ms labels from 0 s."""
+
+    def __init__(self, n: int) -> None:
+        self.n = n
+
+    def read_labels(self, root, row) -> pd.DataFrame:
+        t = np.round(np.arange(self.n) * 0.04, 6)
+        return pd.DataFrame({"time_s": t, "arousal": t / 10, "valence": -t})
+
+
+def test_load_recola_recording(tmp_path: Path) -> None:
+    sr = 44100
+    rng = np.random.default_rng(0)
+    write_wav(tmp_path / "a" / "dev_1.wav", 0.3 + 0.1 * rng.standard_normal(sr), sr)  # 1 s
+    row = {"item_id": "dev_1", "audio_path": "a/dev_1.wav"}
+    audio, labels = load_recola_recording(tmp_path, row, _FakeAdapter(26))
+    assert audio.dtype == np.float32 and len(audio) == 16000
+    assert abs(float(audio.mean())) < 1e-4 and float(audio.std()) == pytest.approx(1.0, abs=1e-4)
+    assert labels.shape == (26, 2) and labels.dtype == np.float32
+    np.testing.assert_allclose(labels[:, 1], -np.arange(26) * 0.04, atol=1e-6)
+    ds = AudioSequences([(audio, labels)], steps=26, items=["dev_1"])
+    np.testing.assert_array_equal(ds[0]["audio"][640:].numpy(), audio)
+
+    write_wav(tmp_path / "a" / "silent.wav", np.zeros(sr), sr)
+    with pytest.raises(CorruptInputError, match=r"silent\.wav: .*constant"):
+        load_recola_recording(tmp_path, {"audio_path": "a/silent.wav"}, _FakeAdapter(26))
+    with pytest.raises(CorruptInputError, match="no audio_path"):
+        load_recola_recording(tmp_path, {"item_id": "x"}, _FakeAdapter(26))

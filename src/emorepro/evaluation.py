@@ -1,0 +1,168 @@
+"""Fold loops and result summaries shared by every experiment, whatever model it trains.
+
+* :func:`run_over_folds` — one ``fit_predict(fold)`` call per fold of a fold sheet (LOSO,
+  LOGSO, a fixed partition), predictions concatenated with their fold and subject.
+* :func:`summarise_classification` — the metrics of a categorical result as Zhang et al.
+  (002) report them: accuracy averaged over test folds ("average accuracy in the
+  test-runs"), plus pooled accuracy, UAR, macro-F1 and the confusion matrix over a fixed
+  class list (a fold can lack a class).
+* :func:`summarise_regression` — CCC per target and role, pooled over the partition with
+  population moments (the AVEC 2016 convention, :data:`emorepro.metrics.CCC_POOLED`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from emorepro import metrics as M
+from emorepro.errors import EmoreproError
+from emorepro.protocols import ROLES
+from emorepro.results import Outcome, Task
+
+
+@dataclass(frozen=True)
+class Fold:
+    """One fold of a sheet: item ids per role and the subject of every item."""
+
+    index: int
+    train: list[str]
+    dev: list[str]
+    test: list[str]
+    subjects: dict[str, str] = field(default_factory=dict)
+
+
+def folds_of(sheet: pd.DataFrame) -> list[Fold]:
+    """The folds of a sheet (``fold, item_id, subject, role``), in fold order."""
+    out = []
+    for fold, part in sheet.groupby("fold", sort=True):
+        roles = {r: part.loc[part["role"] == r, "item_id"].tolist() for r in ROLES}
+        subjects = dict(zip(part["item_id"], part["subject"], strict=True))
+        out.append(Fold(int(fold), roles["train"], roles["dev"], roles["test"], subjects))
+    return out
+
+
+FitPredict = Callable[[Fold], pd.DataFrame]
+
+
+def run_over_folds(sheet: pd.DataFrame, fit_predict: FitPredict) -> pd.DataFrame:
+    """Call ``fit_predict(fold)`` for every fold; concatenate what it returns.
+
+    ``fit_predict`` trains on ``fold.train`` (and ``fold.dev`` if it wants) and returns one
+    row per test item with at least ``item_id``, ``y_true`` and ``y_pred``. The result gets
+    ``fold`` and ``subject`` columns in front; a fold that predicts other items than its test
+    items raises :class:`EmoreproError`.
+    """
+    parts = []
+    for fold in folds_of(sheet):
+        table = fit_predict(fold)
+        if sorted(map(str, table["item_id"])) != sorted(fold.test):
+            raise EmoreproError(
+                f"fold {fold.index}: predictions cover other items than the fold's "
+                f"{len(fold.test)} test items"
+            )
+        table = table.reset_index(drop=True)
+        table.insert(0, "subject", [fold.subjects[str(i)] for i in table["item_id"]])
+        table.insert(0, "fold", fold.index)
+        parts.append(table)
+    if not parts:
+        raise EmoreproError("the fold sheet has no folds")
+    return pd.concat(parts, ignore_index=True)
+
+
+@dataclass
+class Summary:
+    """Metrics, their variants, per-fold records and (classification) the confusion matrix."""
+
+    metrics: dict[str, float]
+    metric_variants: dict[str, str]
+    folds: list[dict[str, Any]]
+    confusion: dict[str, Any] | None = None
+
+    def outcome(self, task: Task, predictions: pd.DataFrame, **fields: Any) -> Outcome:
+        """The :class:`~emorepro.results.Outcome` of a run with these metrics; ``fields`` are
+        the other outcome fields (``params``, ``labels`` or ``targets``, ``profile``, ...)."""
+        return Outcome(
+            task,
+            predictions,
+            self.metrics,
+            self.metric_variants,
+            self.folds,
+            confusion=self.confusion,
+            **fields,
+        )
+
+
+CLASSIFICATION_VARIANTS = {
+    "accuracy_fold_mean": "accuracy averaged over test folds (Zhang et al. 2018)",
+    "accuracy_pooled": "accuracy over all test predictions pooled",
+    "uar_pooled": "unweighted average recall over classes present, pooled",
+    "macro_f1_pooled": "macro F1 over the fixed class list, pooled",
+}
+
+
+def summarise_classification(table: pd.DataFrame, classes: Sequence[str]) -> Summary:
+    """Metrics of a categorical result from its predictions (``fold, subject, y_true, y_pred``).
+
+    Per fold: accuracy, UAR (classes present in the fold), the number of test items and the
+    fold's test subjects. Over the result: ``accuracy_fold_mean`` (mean of the fold
+    accuracies), ``accuracy_pooled``, ``uar_pooled``, ``macro_f1_pooled`` (over all
+    ``classes``), ``n_folds``, ``n_items`` and the confusion matrix in ``classes`` order.
+    """
+    folds = []
+    for fold, part in table.groupby("fold", sort=True):
+        y_true, y_pred = part["y_true"].to_numpy(), part["y_pred"].to_numpy()
+        folds.append(
+            {
+                "fold": int(fold),
+                "params": {"test_subjects": " ".join(sorted(set(part["subject"])))},
+                "metrics": {
+                    "accuracy": M.accuracy(y_true, y_pred),
+                    "uar": M.uar(y_true, y_pred, labels=classes),
+                    "n_test": len(part),
+                },
+            }
+        )
+    y_true, y_pred = table["y_true"].to_numpy(), table["y_pred"].to_numpy()
+    metrics = {
+        "accuracy_fold_mean": float(np.mean([f["metrics"]["accuracy"] for f in folds])),
+        "accuracy_pooled": M.accuracy(y_true, y_pred),
+        "uar_pooled": M.uar(y_true, y_pred, labels=classes),
+        "macro_f1_pooled": M.macro_f1(y_true, y_pred, labels=classes),
+        "n_folds": len(folds),
+        "n_items": len(table),
+    }
+    confusion = {
+        "labels": list(classes),
+        "matrix": M.confusion(y_true, y_pred, labels=classes).tolist(),
+    }
+    return Summary(metrics, dict(CLASSIFICATION_VARIANTS), folds, confusion)
+
+
+def summarise_regression(
+    table: pd.DataFrame,
+    *,
+    targets: Sequence[str],
+    roles: Sequence[str] = ("dev", "test"),
+    fold_params: dict[str, Any] | None = None,
+) -> Summary:
+    """``<target>.<role>.ccc`` of a continuous result on one fixed partition.
+
+    ``table`` has ``role, target, y_true, y_pred`` rows; the CCC of a (target, role) is one
+    CCC over its rows in table order (pooled over the partition, population moments). One
+    fold record (fold 0) carries the same metrics and ``fold_params``.
+    """
+    metrics: dict[str, float] = {}
+    for target in targets:
+        for role in roles:
+            part = table[(table["target"] == target) & (table["role"] == role)]
+            if part.empty:
+                raise EmoreproError(f"no {role} predictions for {target}")
+            metrics[f"{target}.{role}.ccc"] = M.ccc(part["y_true"], part["y_pred"])
+    variant = M.CCC_POOLED.describe()
+    fold = {"fold": 0, "metrics": dict(metrics), "params": dict(fold_params or {})}
+    return Summary(metrics, dict.fromkeys(metrics, variant), [fold])

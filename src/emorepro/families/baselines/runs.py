@@ -1,0 +1,203 @@
+"""How each baseline experiment runs (called by :meth:`Baselines.run`).
+
+* :func:`svm_run` — linear one-vs-one C-SVM (libsvm) per fold (:func:`run_over_folds`),
+  features z-scored with the fold's training statistics; metrics as Zhang et al. (002) report
+  them (:func:`emorepro.evaluation.summarise_classification`).
+* :func:`svr_run` — :func:`svr_on_partition`: linear ε-SVR per target on frame-level
+  features, C chosen on dev by CCC, then applied unchanged to test (AVEC 2016 baseline).
+* :func:`blstm_run` — :func:`emorepro.families.baselines.blstm.blstm_on_partition`.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from typing import Any
+
+import pandas as pd
+
+from emorepro import metrics as M
+from emorepro.corpora import get_adapter
+from emorepro.corpora.index import read_index
+from emorepro.evaluation import (
+    Fold,
+    Summary,
+    run_over_folds,
+    summarise_classification,
+    summarise_regression,
+)
+from emorepro.families.base import RunContext
+from emorepro.families.baselines.svm import select_c, train_linear_svc, train_svr
+from emorepro.protocols import role_items
+from emorepro.results import Outcome
+
+log = logging.getLogger("emorepro")
+TARGETS = ("arousal", "valence")
+#: the BLSTM settings a job's params carry (BLSTMSettings fields)
+BLSTM_KEYS = ("loss", "epochs", "lr", "batch_size", "seq_len", "hidden", "layers")
+
+
+def svm_over_folds(
+    features: pd.DataFrame,
+    sheet: pd.DataFrame,
+    labels: pd.Series,
+    *,
+    C: float,
+    classes: Sequence[str],
+) -> tuple[pd.DataFrame, Summary]:
+    """Train/test a linear SVM on every fold of ``sheet``.
+
+    ``features``: one row per item (index ``item_id``), numeric columns only; ``labels``:
+    emotion per ``item_id``; ``classes`` fixes the label order of the metrics. Returns the
+    predictions (``fold, subject, item_id, y_true, y_pred``) and their summary.
+    """
+
+    def fit_predict(fold: Fold) -> pd.DataFrame:
+        # the model z-scores with statistics of this fold's training items only
+        x_train, y_train = features.loc[fold.train].to_numpy(), labels.loc[fold.train].tolist()
+        model = train_linear_svc(x_train, y_train, C=C)
+        y_pred = model.predict(features.loc[fold.test].to_numpy())
+        return pd.DataFrame(
+            {"item_id": fold.test, "y_true": labels.loc[fold.test].to_numpy(), "y_pred": y_pred}
+        )
+
+    table = run_over_folds(sheet, fit_predict)
+    return table, summarise_classification(table, classes)
+
+
+def svm_run(ctx: RunContext) -> Outcome:
+    """Linear SVM over the folds of a categorical corpus."""
+    feats = pd.read_parquet(ctx.path("features")).set_index("item_id")
+    labels = read_index(ctx.path("index")).set_index("item_id")["emotion"]
+    classes = get_adapter(ctx.corpus).labels
+    C = float(ctx.settings["C"])
+    table, summary = svm_over_folds(feats, ctx.sheet(), labels, C=C, classes=classes)
+    params = {
+        "C": C,
+        "feature_set": ctx.settings["feature_set"],
+        "kernel": "linear",
+        "svm": "libsvm C-SVC",
+    }
+    return summary.outcome("classification", table, params=params, labels=classes)
+
+
+def _stack(frames: pd.DataFrame, items: list[str], step: int = 1) -> pd.DataFrame:
+    parts = [frames[frames["item_id"] == i].iloc[::step] for i in items]
+    return pd.concat(parts, ignore_index=True)
+
+
+def _ccc_by_item(table: pd.DataFrame) -> float:
+    groups = [g for _, g in table.groupby("item_id", sort=True)]
+    return M.ccc_partition(
+        [g["y_true"].to_numpy() for g in groups],
+        [g["y_pred"].to_numpy() for g in groups],
+        pooling="pooled",
+    )
+
+
+def svr_on_partition(
+    frames: pd.DataFrame,
+    sheet: pd.DataFrame,
+    *,
+    targets: Sequence[str] = TARGETS,
+    C_grid: Sequence[float],
+    epsilon: float,
+    train_frame_step: int = 1,
+) -> tuple[pd.DataFrame, dict[str, Any]]:
+    """ε-SVR per target with C selected on dev (CCC), predictions for dev and test.
+
+    ``frames``: one row per (item_id, time_s) with feature columns and one column per target
+    (the gold standard at that frame); feature columns are all the others. Returns the long
+    prediction table (``item_id, time_s, role, target, y_true, y_pred``) and the chosen
+    parameters (``<target>.C``, ``<target>.dev_ccc_by_C``).
+    """
+    feat_cols = [c for c in frames.columns if c not in ("item_id", "time_s", *targets)]
+    train = _stack(frames, role_items(sheet, "train"), train_frame_step)
+    parts = {r: _stack(frames, role_items(sheet, r)) for r in ("dev", "test")}
+    x = {r: p[feat_cols].to_numpy() for r, p in parts.items()}
+    x_train = train[feat_cols].to_numpy()  # train_svr z-scores with training statistics
+    preds, params = [], {}
+    for target in targets:
+
+        def fit(xx, yy, *, C):
+            return train_svr(xx, yy, C=C, epsilon=epsilon)
+
+        def score(y_true, y_pred):
+            table = parts["dev"][["item_id"]].assign(y_true=y_true, y_pred=y_pred)
+            return _ccc_by_item(table)
+
+        best_c, scores = select_c(
+            fit,
+            x_train,
+            train[target].to_numpy(),
+            x["dev"],
+            parts["dev"][target].to_numpy(),
+            grid=tuple(C_grid),
+            score_fn=score,
+        )
+        model = train_svr(x_train, train[target].to_numpy(), C=best_c, epsilon=epsilon)
+        params[f"{target}.C"] = best_c
+        params[f"{target}.dev_ccc_by_C"] = {str(c): s for c, s in scores.items()}
+        for role in ("dev", "test"):
+            preds.append(
+                parts[role][["item_id", "time_s"]].assign(
+                    role=role,
+                    target=target,
+                    y_true=parts[role][target].to_numpy(),
+                    y_pred=model.predict(x[role]),
+                )
+            )
+    return pd.concat(preds, ignore_index=True), params
+
+
+def svr_run(ctx: RunContext) -> Outcome:
+    """ε-SVR on the fixed partition of a continuous corpus."""
+    s = ctx.settings
+    table, chosen = svr_on_partition(
+        pd.read_parquet(ctx.path("frames")),
+        ctx.sheet(),
+        C_grid=s["C_grid"],
+        epsilon=s["epsilon"],
+        train_frame_step=s["train_frame_step"],
+    )
+    summary = summarise_regression(table, targets=TARGETS)
+    params = {
+        **chosen,
+        **s,
+        "C_grid": list(s["C_grid"]),
+        "kernel": "linear",
+        "svm": "libsvm epsilon-SVR",
+    }
+    return summary.outcome("regression", table, params=params, targets=TARGETS)
+
+
+def blstm_run(ctx: RunContext) -> Outcome:
+    """BLSTM on LLD frames; resumes from the job's checkpoint."""
+    from emorepro.families.baselines.blstm import BLSTMRun, BLSTMSettings, blstm_on_partition
+    from emorepro.training.runtime import torch_device
+
+    s = ctx.settings
+    device = torch_device(ctx.execution)
+    log.info(
+        "BLSTM %s/%s %s loss=%s on %s",
+        ctx.corpus,
+        ctx.protocol,
+        s["feature_set"],
+        s["loss"],
+        device,
+    )
+    settings = BLSTMSettings(**{k: s[k] for k in BLSTM_KEYS})
+    run = BLSTMRun(ctx.source.seed, device, ctx.checkpoint)
+    table, params = blstm_on_partition(
+        pd.read_parquet(ctx.path("frames")), ctx.sheet(), settings, run
+    )
+    summary = summarise_regression(
+        table, targets=TARGETS, fold_params={"best_epoch": params["best_epoch"]}
+    )
+    return summary.outcome(
+        "regression",
+        table,
+        params={**params, "feature_set": s["feature_set"]},
+        targets=TARGETS,
+        device=str(device),
+    )

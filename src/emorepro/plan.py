@@ -1,0 +1,147 @@
+"""What a configuration runs: results asked for by the paper cards (and by the families'
+extra runs), checked against the family registry before anything runs.
+
+* :func:`check_cards` — every ``status: dag`` row of every card names a registered family,
+  an experiment its grammar accepts and a known post-processing grid; otherwise
+  ``ConfigError`` naming the card file, the table and the row.
+* :func:`plan_results` — the result folders of a configuration: every ``dag`` row whose
+  family is enabled (``families.<id>``, ``enabled`` and not ``exclude``-d) and whose corpus is
+  configured, the un-post-processed result behind each post-processed one, and each enabled
+  family's :meth:`~emorepro.families.base.Family.extra_results`.
+* :func:`job_inputs`, :func:`job_settings`, :func:`figure_targets` — what one job needs.
+
+The Snakefile is a thin client of this module; it is usable (and tested) without Snakemake.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from emorepro.cards import iter_cells
+from emorepro.errors import ConfigError, EmoreproError
+from emorepro.families import find_grid, get_family
+from emorepro.families.base import CORPUS_ROOT, Experiment
+from emorepro.layout import Layout, result_rel
+from emorepro.protocols import protocols_for
+
+_REL = re.compile(
+    r"^experiments/(?P<family>[^/]+)/(?P<name>[^/]+)/(?P<corpus>[^/]+)/(?P<protocol>[^/]+)"
+    r"(?:/pp-(?P<grid>[^/]+))?$"
+)
+
+
+@dataclass(frozen=True)
+class ResultKey:
+    """One result folder: ``experiments/<family>/<name>/<corpus>/<protocol>[/pp-<grid>]``."""
+
+    family: str
+    name: str
+    corpus: str
+    protocol: str
+    grid: str | None = None
+
+    @property
+    def rel(self) -> str:
+        base = result_rel(self.family, self.name, self.corpus, self.protocol)
+        return f"{base}/pp-{self.grid}" if self.grid else base
+
+    @property
+    def raw(self) -> ResultKey:
+        """The result before post-processing (itself when not post-processed)."""
+        return ResultKey(self.family, self.name, self.corpus, self.protocol)
+
+    @classmethod
+    def from_rel(cls, rel: str) -> ResultKey:
+        match = _REL.match(rel)
+        if match is None:
+            raise ConfigError(f"{rel!r} is not a result folder (experiments/<family>/...)")
+        return cls(**match.groupdict())
+
+    def experiment(self) -> Experiment:
+        return get_family(self.family).parse(self.name)
+
+
+def check_cards(cards: Mapping[str, Mapping[str, Any]], files: Mapping[str, str]) -> None:
+    """Every ``dag`` row names a registered family, a valid experiment and a known grid."""
+    for card_id, card in cards.items():
+        for cell in iter_cells(card, results=""):
+            if cell.status != "dag" or not cell.result:
+                continue
+            where = f"{files.get(card_id, card_id)}: table {cell.table}, row {cell.row}"
+            try:
+                key = ResultKey.from_rel(cell.result)
+                key.experiment()
+                if key.grid:
+                    find_grid(key.grid)
+            except EmoreproError as err:
+                raise ConfigError(f"{where}: {err}") from None
+
+
+def enabled_families(config: Mapping[str, Any]) -> dict[str, Mapping[str, Any]]:
+    """Family id -> config block, for the blocks present and enabled."""
+    blocks = config.get("families", {})
+    return {f: b for f, b in blocks.items() if b.get("enabled", True)}
+
+
+def _wanted(key: ResultKey, config: Mapping[str, Any], families: Mapping[str, Any]) -> bool:
+    block = families.get(key.family)
+    if block is None or key.corpus not in config["corpora"]:
+        return False
+    return not any(fnmatch.fnmatchcase(key.name, p) for p in block.get("exclude", []))
+
+
+def plan_results(
+    config: Mapping[str, Any], cards: Mapping[str, Mapping[str, Any]]
+) -> list[ResultKey]:
+    """The result folders this configuration produces (sorted, unique; module docstring)."""
+    families = enabled_families(config)
+    keys: set[ResultKey] = set()
+    for card in cards.values():
+        for cell in iter_cells(card, results=""):
+            if cell.status == "dag" and cell.result:
+                key = ResultKey.from_rel(cell.result)
+                if _wanted(key, config, families):
+                    keys.update({key, key.raw})
+    for family_id, block in families.items():
+        for name, corpus in get_family(family_id).extra_results(block, config):
+            key = ResultKey(family_id, name, corpus, protocols_for(corpus)[0])
+            if _wanted(key, config, families):
+                keys.add(key)
+    return sorted(keys, key=lambda k: k.rel)
+
+
+def job_inputs(
+    key: ResultKey, layout: Layout, corpus_root: str | Path
+) -> dict[str, str | list[str]]:
+    """Named input files of one experiment job: the family's, with :data:`CORPUS_ROOT`
+    replaced by ``corpus_root``, plus the fold sheet and its metadata."""
+    family = get_family(key.family)
+    inputs = family.inputs(key.experiment(), key.corpus, key.protocol, layout)
+    out: dict[str, str | list[str]] = {
+        k: str(corpus_root) if v == CORPUS_ROOT else v for k, v in inputs.items()
+    }
+    out["sheet"] = layout.sheet(key.corpus, key.protocol)
+    out["sheet_meta"] = layout.sheet_meta(key.corpus, key.protocol)
+    return out
+
+
+def job_settings(key: ResultKey, config: Mapping[str, Any]) -> dict[str, Any]:
+    """The scientific settings of one experiment job (its Snakemake ``params``)."""
+    block = config.get("families", {}).get(key.family)
+    if block is None:
+        raise ConfigError(
+            f"families.{key.family}: not in the config, but {key.rel} was asked for; add the "
+            f"block (see benchmarks/config.yaml) or do not ask for that result"
+        )
+    return get_family(key.family).settings(key.experiment(), block, config)
+
+
+def figure_targets(keys: list[ResultKey], layout: Layout) -> list[str]:
+    """Every figure of every result (kinds chosen by the experiment, see
+    :attr:`emorepro.families.base.Experiment.figure_kinds`)."""
+    return [layout.figure(k.rel, kind) for k in keys for kind in k.experiment().figure_kinds]

@@ -1,0 +1,184 @@
+"""The family registry and the plan: families are folders, targets come from the cards."""
+
+from __future__ import annotations
+
+import ast
+import copy
+from pathlib import Path
+
+import pytest
+
+from emorepro.cards import load_cards
+from emorepro.config import load_config
+from emorepro.errors import ConfigError
+from emorepro.families import family_ids, find_grid, get_family, grids, parse_experiment
+from emorepro.families.base import CORPUS_ROOT, pick_profile
+from emorepro.layout import Layout
+from emorepro.plan import ResultKey, check_cards, job_inputs, job_settings, plan_results
+
+ROOT = Path(__file__).resolve().parents[2]
+SRC = ROOT / "src/emorepro"
+
+
+@pytest.fixture(scope="module")
+def config() -> dict:
+    return load_config(ROOT / "benchmarks/config.yaml")
+
+
+@pytest.fixture(scope="module")
+def cards() -> dict:
+    return load_cards(ROOT / "benchmarks")
+
+
+def test_families_are_the_folders_of_the_package() -> None:
+    folders = {p.name for p in (SRC / "families").iterdir() if (p / "__init__.py").is_file()}
+    assert set(family_ids()) == folders
+    assert {"baselines", "tzirakis2017"} <= set(family_ids())
+    for family_id in family_ids():
+        assert get_family(family_id).id == family_id
+
+
+def test_unknown_family_lists_the_registered_ones() -> None:
+    with pytest.raises(ConfigError, match="unknown paper family 'nope'; registered: baselines"):
+        get_family("nope")
+    with pytest.raises(ConfigError, match="<family>/<name>"):
+        parse_experiment("speech000_ccc")
+
+
+@pytest.mark.parametrize(
+    ("experiment", "task", "figures", "trains"),
+    [
+        ("baselines/svm_eGeMAPSv02", "classification", ("confusion",), False),
+        ("baselines/svr_appearance", "regression", ("trace",), False),
+        ("baselines/blstm_ccc_ComParE_2016", "regression", ("trace",), True),
+        ("tzirakis2017/speech001_mse", "regression", ("trace",), True),
+        ("tzirakis2017/fig2_cells", "analysis", ("fig2",), False),
+    ],
+)
+def test_grammar_states_task_figures_and_training(experiment, task, figures, trains) -> None:
+    exp = parse_experiment(experiment)
+    assert (exp.task, exp.figure_kinds, exp.trains_network) == (task, figures, trains)
+
+
+@pytest.mark.parametrize(
+    "bad", ["baselines/svm_MFCC", "baselines/svr", "baselines/blstm_l1_eGeMAPSv02", "han_emobed/x"]
+)
+def test_grammar_refuses_unknown_names(bad: str) -> None:
+    with pytest.raises(ConfigError, match="unknown; use"):
+        parse_experiment(bad)
+
+
+def test_grids_are_owned_by_families_and_found_by_name() -> None:
+    assert {"tzirakis2017", "han2018"} <= set(grids())
+    assert find_grid("han2018").label_shift_s == 2.4
+    with pytest.raises(ConfigError, match="grid 'nope' is unknown"):
+        find_grid("nope")
+
+
+def test_plan_is_the_card_rows_plus_the_families_extra_runs(config, cards) -> None:
+    keys = plan_results(config, cards)
+    rels = {k.rel for k in keys}
+    # a card row with post-processing brings its raw result too
+    pp = "experiments/tzirakis2017/speech000_ccc/recola_full/recola46/pp-tzirakis2017"
+    assert pp in rels and pp.rsplit("/", 1)[0] in rels
+    # extra runs: the SVM on every configured categorical corpus, not only the carded one
+    assert "experiments/baselines/svm_eGeMAPSv02/rml/loso" in rels
+    # pending rows (families without experiments yet) are never planned
+    assert not any(k.family == "han_emobed" for k in keys)
+
+
+def test_plan_follows_enabled_exclude_and_the_configured_corpora(config, cards) -> None:
+    cfg = copy.deepcopy(config)
+    cfg["families"]["tzirakis2017"]["exclude"] = ["visual_*", "multimodal_*"]
+    keys = plan_results(cfg, cards)
+    names = {k.name for k in keys if k.family == "tzirakis2017"}
+    assert "speech000_ccc" in names and not any(n.startswith(("visual", "multi")) for n in names)
+    cfg["families"]["tzirakis2017"]["enabled"] = False
+    del cfg["corpora"]["rml"]
+    keys = plan_results(cfg, cards)
+    assert {k.family for k in keys} == {"baselines"} and "rml" not in {k.corpus for k in keys}
+    del cfg["families"]["baselines"]
+    assert plan_results(cfg, cards) == []
+
+
+def test_job_inputs_and_settings_come_from_the_family(config) -> None:
+    key = ResultKey("tzirakis2017", "multimodal_landmarks", "recola_avec2016", "avec2016")
+    inputs = job_inputs(key, Layout("res"), "/data/avec")
+    assert (
+        inputs["root"] == "/data/avec"
+        and inputs["sheet"] == "res/folds/recola_avec2016/avec2016.csv"
+    )
+    assert inputs["init"] == [
+        "res/experiments/tzirakis2017/multimodal_traindev/recola_avec2016/avec2016/metrics.json"
+    ]
+    settings = job_settings(key, config)
+    assert settings["profile"] == "small" and settings["epochs"] == 2 * 10
+    svm = ResultKey("baselines", "svm_ComParE_2016", "rml", "loso")
+    assert job_inputs(svm, Layout(), "x")["features"].endswith(
+        "rml/ComParE_2016_functionals.parquet"
+    )
+    assert job_settings(svm, config) == {"feature_set": "ComParE_2016", "C": 0.01}
+    cfg = copy.deepcopy(config)
+    del cfg["families"]["baselines"]
+    with pytest.raises(ConfigError, match=r"families\.baselines: not in the config"):
+        job_settings(svm, cfg)
+
+
+def test_result_keys_round_trip_through_their_folder() -> None:
+    key = ResultKey("baselines", "svr_geometric", "recola_avec2016", "avec2016", "han2018")
+    assert ResultKey.from_rel(key.rel) == key and key.raw.grid is None
+    with pytest.raises(ConfigError, match="not a result folder"):
+        ResultKey.from_rel("features/rml/x.parquet")
+
+
+def test_check_cards_names_card_table_and_row(cards) -> None:
+    bad = copy.deepcopy(cards)
+    row = bad["tzirakis2017_published"]["tables"][1]["rows"][0]
+    row["reproduce"]["experiment"] = "tzirakis2017/speech9_ccc"
+    with pytest.raises(ConfigError, match=r"pub\.yaml: table table_3, row \w+: tzirakis2017"):
+        check_cards(bad, {"tzirakis2017_published": "pub.yaml"})
+    row["reproduce"] |= {"experiment": "tzirakis2017/speech000_ccc", "postprocess": "nope"}
+    with pytest.raises(ConfigError, match="grid 'nope' is unknown"):
+        check_cards(bad, {})
+
+
+def test_profile_follows_the_scale_unless_set() -> None:
+    block = {"profile": None, "profiles": {"tiny": {"a": 1}, "paper": {"a": 2}}}
+    assert pick_profile(block, "tiny", key="families.x") == ("tiny", {"a": 1})
+    assert pick_profile(block, "full", key="families.x") == ("paper", {"a": 2})
+    with pytest.raises(ConfigError, match=r"families\.x\.profile: 'small'"):
+        pick_profile(block, "small", key="families.x")
+
+
+def test_corpus_root_placeholder_is_only_a_placeholder() -> None:
+    assert CORPUS_ROOT.startswith("<") and not Path(CORPUS_ROOT).exists()
+
+
+def _code_strings(path: Path) -> list[str]:
+    """String literals of a module that are not docstrings."""
+    tree = ast.parse(path.read_text())
+    docs = {
+        id(node.body[0].value)
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Module | ast.ClassDef | ast.FunctionDef | ast.AsyncFunctionDef)
+        and node.body
+        and isinstance(node.body[0], ast.Expr)
+        and isinstance(node.body[0].value, ast.Constant)
+    }
+    return [
+        n.value
+        for n in ast.walk(tree)
+        if isinstance(n, ast.Constant) and isinstance(n.value, str) and id(n) not in docs
+    ]
+
+
+def test_shared_code_never_names_a_family() -> None:
+    """No string in the code outside src/emorepro/families/ names a registered family (shared
+    code asks the registry and the cards instead)."""
+    offenders = []
+    for path in sorted(SRC.rglob("*.py")):
+        if "families" in path.relative_to(SRC).parts:
+            continue
+        for text in _code_strings(path):
+            offenders += [(path.name, f, text) for f in family_ids() if f in text]
+    assert offenders == []

@@ -12,7 +12,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -111,7 +111,9 @@ def summarise_classification(table: pd.DataFrame, classes: Sequence[str]) -> Sum
     Per fold: accuracy, UAR (classes present in the fold), the number of test items and the
     fold's test subjects. Over the result: ``accuracy_fold_mean`` (mean of the fold
     accuracies), ``accuracy_pooled``, ``uar_pooled``, ``macro_f1_pooled`` (over all
-    ``classes``), ``n_folds``, ``n_items`` and the confusion matrix in ``classes`` order.
+    ``classes``), ``precision.<class>``, ``recall.<class>``, ``fscore.<class>`` (pooled over
+    the test folds; 0/0 -> 0), ``n_folds``, ``n_items`` and the confusion matrix in
+    ``classes`` order.
     """
     folds = []
     for fold, part in table.groupby("fold", sort=True):
@@ -133,14 +135,32 @@ def summarise_classification(table: pd.DataFrame, classes: Sequence[str]) -> Sum
         "accuracy_pooled": M.accuracy(y_true, y_pred),
         "uar_pooled": M.uar(y_true, y_pred, labels=classes),
         "macro_f1_pooled": M.macro_f1(y_true, y_pred, labels=classes),
+        **per_class_metrics(y_true, y_pred, classes),
         "n_folds": len(folds),
         "n_items": len(table),
+    }
+    variants = {
+        **CLASSIFICATION_VARIANTS,
+        **dict.fromkeys((k for k in metrics if k.split(".")[0] in PER_CLASS), PER_CLASS_VARIANT),
     }
     confusion = {
         "labels": list(classes),
         "matrix": M.confusion(y_true, y_pred, labels=classes).tolist(),
     }
-    return Summary(metrics, dict(CLASSIFICATION_VARIANTS), folds, confusion)
+    return Summary(metrics, variants, folds, confusion)
+
+
+PER_CLASS = ("precision", "recall", "fscore")
+PER_CLASS_VARIANT = "per class, test predictions pooled over folds (0/0 -> 0)"
+
+
+def per_class_metrics(
+    y_true: np.ndarray, y_pred: np.ndarray, classes: Sequence[str]
+) -> dict[str, float]:
+    """``precision.<c>``, ``recall.<c>``, ``fscore.<c>`` (F1 = 2PR/(P+R)) of every class."""
+    prf = M.per_class_prf(y_true, y_pred, labels=classes)
+    columns = {"precision": "precision", "recall": "recall", "fscore": "f1"}
+    return {f"{k}.{c}": float(prf.loc[c, col]) for k, col in columns.items() for c in classes}
 
 
 def summarise_regression(
@@ -166,3 +186,15 @@ def summarise_regression(
     variant = M.CCC_POOLED.describe()
     fold = {"fold": 0, "metrics": dict(metrics), "params": dict(fold_params or {})}
     return Summary(metrics, dict.fromkeys(metrics, variant), [fold])
+
+
+def confusion_rates(confusion: Mapping[str, Any]) -> dict[str, float]:
+    """``confusion.<true>.<predicted>``: the share of the true class's test items predicted
+    as each class (row-normalised confusion matrix, as Zhang et al.'s Figs. 6-8 print it in
+    percent); the diagonal equals ``recall.<class>``. An absent class's row is all 0."""
+    labels = list(confusion["labels"])
+    m = np.asarray(confusion["matrix"], dtype=np.float64)
+    totals = m.sum(axis=1, keepdims=True)
+    rates = np.divide(m, totals, out=np.zeros_like(m), where=totals > 0)
+    return {f"confusion.{t}.{p}": float(rates[i, j]) for i, t in enumerate(labels)
+            for j, p in enumerate(labels)}  # fmt: skip

@@ -112,6 +112,24 @@ def cached_arrays(
     return arrays
 
 
+def verify_checksums(root: Path | str, sums: str = "SHA256SUMS") -> list[str]:
+    """Check the files listed in ``<root>/<sums>`` (``sha256sum`` format: digest, two spaces,
+    path relative to ``root``); returns the problems (missing or differing files), empty when
+    every file matches."""
+    root = Path(root)
+    problems = []
+    for line in (root / sums).read_text().splitlines():
+        if not line.strip():
+            continue
+        digest, name = line.split(maxsplit=1)
+        path = root / name.strip().lstrip("*")
+        if not path.is_file():
+            problems.append(f"{path}: missing")
+        elif file_digest(path, length=64) != digest.lower():
+            problems.append(f"{path}: SHA-256 differs from {sums}")
+    return problems
+
+
 def file_digest(path: Path | str, *, length: int = 16) -> str:
     """The first ``length`` hex digits of the SHA-256 of a file's bytes."""
     digest = hashlib.sha256()

@@ -164,7 +164,7 @@ def sheet_hash(sheet: pd.DataFrame) -> str:
 PROTOCOLS: dict[str, tuple[str, ...]] = {
     "avec2016": ("recola_avec2016",),
     "recola46": ("recola_full",),
-    "loso": ("rml", "enterface05"),
+    "loso": ("rml", "enterface05", "emodb"),
     "logso": ("baum1s",),
     "official": ("omg_emotion", "afew", "yt8m"),
 }

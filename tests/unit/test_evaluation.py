@@ -5,7 +5,13 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
-from sklearn.metrics import accuracy_score, balanced_accuracy_score, confusion_matrix, f1_score
+from sklearn.metrics import (
+    accuracy_score,
+    balanced_accuracy_score,
+    confusion_matrix,
+    f1_score,
+    precision_recall_fscore_support,
+)
 
 from emorepro import metrics as M
 from emorepro.errors import EmoreproError
@@ -91,6 +97,11 @@ def test_classification_summary_matches_sklearn() -> None:
     assert (s.metrics["n_folds"], s.metrics["n_items"]) == (3, n)
     assert [f["params"]["test_subjects"] for f in s.folds] == ["a", "b", "c"]
     assert set(s.metric_variants) == {k for k in s.metrics if not k.startswith("n_")}
+    prec, rec, f1, _ = precision_recall_fscore_support(y, p, labels=list(CLASSES), zero_division=0)
+    for i, c in enumerate(CLASSES):
+        assert s.metrics[f"precision.{c}"] == pytest.approx(prec[i])
+        assert s.metrics[f"recall.{c}"] == pytest.approx(rec[i])
+        assert s.metrics[f"fscore.{c}"] == pytest.approx(f1[i])
 
 
 def test_classification_summary_keeps_the_class_order_when_a_fold_lacks_a_class() -> None:
@@ -132,3 +143,25 @@ def test_regression_summary_is_one_pooled_ccc_per_target_and_role() -> None:
     assert s.folds == [{"fold": 0, "metrics": s.metrics, "params": {"x": 1}}]
     with pytest.raises(EmoreproError, match="no dev predictions for dominance"):
         summarise_regression(table, targets=("dominance",))
+
+
+def test_confusion_rates_are_row_shares_and_the_diagonal_is_recall() -> None:
+    from emorepro.evaluation import confusion_rates
+
+    rng = np.random.default_rng(9)
+    table = pd.DataFrame(
+        {
+            "fold": 0,
+            "subject": "a",
+            "y_true": rng.choice(CLASSES[:2], 40),
+            "y_pred": rng.choice(CLASSES, 40),
+        }
+    )
+    s = summarise_classification(table, CLASSES)
+    rates = confusion_rates(s.confusion)
+    assert len(rates) == 9
+    for t in CLASSES[:2]:
+        row = [rates[f"confusion.{t}.{p}"] for p in CLASSES]
+        assert sum(row) == pytest.approx(1.0)
+        assert rates[f"confusion.{t}.{t}"] == pytest.approx(s.metrics[f"recall.{t}"])
+    assert [rates[f"confusion.sad.{p}"] for p in CLASSES] == [0.0, 0.0, 0.0]  # absent class

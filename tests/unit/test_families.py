@@ -49,6 +49,7 @@ def test_unknown_family_lists_the_registered_ones() -> None:
     ("experiment", "task", "figures", "trains"),
     [
         ("baselines/svm_eGeMAPSv02", "classification", ("confusion",), False),
+        ("baselines/svm_ComParE_2016_spkz", "classification", ("confusion",), False),
         ("baselines/svr_appearance", "regression", ("trace",), False),
         ("baselines/blstm_ccc_ComParE_2016", "regression", ("trace",), True),
         ("tzirakis2017/speech001_mse", "regression", ("trace",), True),
@@ -61,7 +62,14 @@ def test_grammar_states_task_figures_and_training(experiment, task, figures, tra
 
 
 @pytest.mark.parametrize(
-    "bad", ["baselines/svm_MFCC", "baselines/svr", "baselines/blstm_l1_eGeMAPSv02", "han_emobed/x"]
+    "bad",
+    [
+        "baselines/svm_MFCC",
+        "baselines/svm_eGeMAPSv02_spk",
+        "baselines/svr",
+        "baselines/blstm_l1_eGeMAPSv02",
+        "han_emobed/x",
+    ],
 )
 def test_grammar_refuses_unknown_names(bad: str) -> None:
     with pytest.raises(ConfigError, match="unknown; use"):
@@ -117,7 +125,13 @@ def test_job_inputs_and_settings_come_from_the_family(config) -> None:
     assert job_inputs(svm, Layout(), "x")["features"].endswith(
         "rml/ComParE_2016_functionals.parquet"
     )
-    assert job_settings(svm, config) == {"feature_set": "ComParE_2016", "C": 0.01}
+    assert job_settings(svm, config) == {
+        "feature_set": "ComParE_2016",
+        "C": 0.01,
+        "normalisation": "fold",
+    }
+    spkz = ResultKey("baselines", "svm_eGeMAPSv02_spkz", "rml", "loso")
+    assert job_settings(spkz, config)["normalisation"] == "speaker"
     cfg = copy.deepcopy(config)
     del cfg["families"]["baselines"]
     with pytest.raises(ConfigError, match=r"families\.baselines: not in the config"):

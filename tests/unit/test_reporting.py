@@ -69,3 +69,36 @@ def test_results_table_lists_every_metric_with_task_and_source(tmp_path: Path, m
     assert table["experiment"][0].endswith("+pp-han2018")
     assert list(table["corpus source"]) == ["synthetic twin (scale tiny, seed 7)", "real corpus"]
     assert "real corpus" in (tmp_path / "t.md").read_text()
+
+
+def test_cross_corpus_table_is_method_by_corpus_saying_real_or_twin(
+    tmp_path: Path, make_result
+) -> None:
+    from emorepro.steps.reporting import cross_corpus_step
+
+    def clf(experiment: str, corpus: str, uar: float, scale: str | None) -> dict:
+        return make_result(
+            metrics={"uar_pooled": uar, "accuracy_fold_mean": uar + 0.01},
+            task="classification",
+            experiment=experiment,
+            corpus=corpus,
+            protocol="loso",
+            scale=scale,
+        )
+
+    results = [
+        clf("svm_eGeMAPSv02", "rml", 0.4, "tiny"),
+        clf("svm_eGeMAPSv02", "emodb", 0.6, None),
+        clf("svm_eGeMAPSv02_spkz", "emodb", 0.7, None),
+        make_result(metrics={"arousal.test.ccc": 0.5}),  # regression: not in this table
+    ]
+    paths = [_write(tmp_path / str(i), r, pd.DataFrame())[0] for i, r in enumerate(results)]
+    table = cross_corpus_step(paths, out_md=tmp_path / "c.md", out_csv=tmp_path / "c.csv")
+    assert len(table) == 3 and set(table["corpus"]) == {"rml", "emodb"}
+    md = (tmp_path / "c.md").read_text()
+    assert "| method | emodb | rml |" in md
+    assert (
+        "| baselines/svm_eGeMAPSv02 | 0.600 / 0.610 (loso, real) | 0.400 / 0.410 (loso, twin) |"
+        in md
+    )
+    assert "| baselines/svm_eGeMAPSv02_spkz | 0.700 / 0.710 (loso, real) |  |" in md

@@ -121,3 +121,22 @@ def test_wide_linear_svr_uses_the_gram_matrix_and_matches_libsvm_linear() -> Non
     )
     expected, _, _ = svm_predict(np.zeros(20), std.transform(X[60:]), ref, "-q")
     np.testing.assert_allclose(model.predict(X[60:]), expected, atol=1e-6)
+
+
+def test_speaker_zscore_against_a_loop() -> None:
+    import pandas as pd
+
+    from emorepro.families.baselines.runs import speaker_zscore
+
+    rng = np.random.default_rng(4)
+    items = [f"i{k}" for k in range(30)]
+    subjects = pd.Series(rng.choice(["a", "b", "c"], 30), index=items)
+    feats = pd.DataFrame(rng.normal(3.0, 2.0, (30, 4)), index=items, columns=list("wxyz"))
+    feats.loc[subjects == "c", "z"] = 5.0  # constant within speaker c
+    got = speaker_zscore(feats, subjects)
+    for spk in "abc":
+        x = feats[subjects == spk].to_numpy()
+        sd = x.std(axis=0)
+        want = np.where(sd > 0, (x - x.mean(axis=0)) / np.where(sd > 0, sd, 1.0), 0.0)
+        np.testing.assert_allclose(got[subjects == spk].to_numpy(), want, atol=1e-12)
+    assert list(got.index) == items

@@ -74,6 +74,7 @@ def test_outputs_exist(run: Path) -> None:
         "rml",
         "enterface05",
         "baum1s",
+        "emodb",
         "recola_avec2016",
         "recola_full",
     }
@@ -96,10 +97,15 @@ def test_outputs_exist(run: Path) -> None:
         "omg_emotion",
         "afew",
         "yt8m",
+        "emodb",
     ):
         assert (res / "index" / f"{corpus}.csv").is_file()
         assert list((res / "folds" / corpus).glob("*.json"))
     assert (res / "benchmarks/experiment/baselines/svm_eGeMAPSv02").is_dir()
+    cross = pd.read_csv(res / "tables/cross_corpus.csv")
+    assert {"rml", "enterface05", "baum1s", "emodb"} <= set(cross["corpus"])
+    assert "baselines/svm_ComParE_2016_spkz" in set(cross["method"])
+    assert cross["corpus source"].str.startswith("synthetic twin").all()
 
 
 def test_second_dry_run_has_nothing_to_do(run: Path) -> None:

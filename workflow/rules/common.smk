@@ -169,11 +169,14 @@ def all_targets(wildcards):
         *table_dirs(),
         f"{R}/index.md",
         f"{R}/mlflow.done",
-        f"{R}/tables/results.md",
     ]
 
 
 def landmark_model_file(wildcards):
-    """The configured landmark model (e.g. dlib's 68-point file), else the synthetic one."""
-    path = CFG["features"]["video"]["landmark_model"]
+    """The configured landmark model (a dlib shape-predictor file, or ibug68 for dlib's
+    68-point model from face_recognition_models), else the synthetic one."""
+    # imported here: dlib and OpenCV load only when a video rule asks
+    from emorepro.features.landmarks import resolve_model_setting
+
+    path = resolve_model_setting(CFG["features"]["video"]["landmark_model"])
     return path if path else L.synthetic_landmark_model()

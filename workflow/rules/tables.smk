@@ -19,6 +19,23 @@ rule results_table:
         "../scripts/results_table.py"
 
 
+rule cross_corpus_table:
+    """Beyond the papers: every classification method on every categorical corpus."""
+    input:
+        results=experiment_results(),
+    output:
+        md=f"{R}/tables/cross_corpus.md",
+        csv=f"{R}/tables/cross_corpus.csv",
+    log:
+        f"{R}/logs/cross_corpus_table.log",
+    benchmark:
+        f"{R}/benchmarks/cross_corpus_table.tsv"
+    conda:
+        ENV
+    script:
+        "../scripts/cross_corpus_table.py"
+
+
 rule paper_tables:
     """Every table of one paper card: reported, reproduced, difference, verdict, test."""
     input:
@@ -127,6 +144,7 @@ rule index_page:
     input:
         cards=list(CARD_FILES.values()),
         tables=table_dirs(),
+        other_tables=[f"{R}/tables/results.md", f"{R}/tables/cross_corpus.md"],
         figures=figures(),
     output:
         md=f"{R}/index.md",

@@ -10,4 +10,5 @@ with job_log(snakemake.log[0]):
         figures=list(snakemake.input.figures),
         results_root=snakemake.params.results_root,
         out_md=snakemake.output.md,
+        other_tables=list(snakemake.input.other_tables),
     )

@@ -17,6 +17,7 @@ _ADAPTERS: dict[str, str] = {
     "omg_emotion": "emorepro.corpora.omg_emotion:ADAPTER",
     "afew": "emorepro.corpora.afew:ADAPTER",
     "yt8m": "emorepro.corpora.yt8m:ADAPTER",
+    "emodb": "emorepro.corpora.emodb:ADAPTER",
 }
 
 CORPORA: tuple[str, ...] = tuple(_ADAPTERS)

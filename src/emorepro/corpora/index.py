@@ -27,6 +27,8 @@ age            int    age in years
 language       str    language / mother tongue
 sentence       str    sentence/utterance id within a subject
 feature_path   str    pre-computed feature file (YouTube-8M TFRecord shard)
+recognition    float  listening-test recognition rate of the intended emotion, % (EmoDB)
+naturalness    float  listening-test naturalness rating, % (EmoDB)
 ============== ====== =================================================================
 """
 
@@ -61,6 +63,8 @@ COLUMNS: tuple[str, ...] = (
     "language",
     "sentence",
     "feature_path",
+    "recognition",
+    "naturalness",
 )
 
 

@@ -282,6 +282,42 @@ class LandmarkModel:
         return cls(predictor, reference, dict(groups), source=str(path), meta=meta)
 
 
+#: config value of ``features.video.landmark_model`` that names dlib's iBUG 68-point model
+IBUG68 = "ibug68"
+IBUG68_FILE = "shape_predictor_68_face_landmarks.dat"
+
+
+def ibug68_model_path() -> Path:
+    """dlib's iBUG 68-point shape predictor as the ``face_recognition_models`` package ships it
+    (the optional extra ``emorepro[landmarks68]``), located without importing the package:
+    its ``__init__`` imports ``pkg_resources``, which current setuptools no longer provides."""
+    from importlib.util import find_spec
+
+    spec = find_spec("face_recognition_models")
+    if spec is None or not spec.submodule_search_locations:
+        raise ConfigError(
+            f"features.video.landmark_model: {IBUG68!r} needs the face_recognition_models "
+            "package; pip install 'emorepro[landmarks68]' (or give the path of a "
+            f"{IBUG68_FILE})"
+        )
+    path = Path(next(iter(spec.submodule_search_locations))) / "models" / IBUG68_FILE
+    if not path.is_file():
+        raise CorruptInputError(
+            path,
+            "the 68-point model is missing from face_recognition_models",
+            fix="reinstall face_recognition_models",
+        )
+    return path
+
+
+def resolve_model_setting(value: str | None) -> str | None:
+    """The file a ``features.video.landmark_model`` value names: ``ibug68`` -> the packaged
+    iBUG 68-point model, a path -> itself, ``None`` -> ``None`` (train the synthetic one)."""
+    if value == IBUG68:
+        return str(ibug68_model_path())
+    return value
+
+
 def _grey_shape(predictor: dlib.shape_predictor) -> np.ndarray:
     """Predictor output on a uniform grey image in the box [0, 100]^2, divided by 100."""
     img = np.full((100, 100), 128, np.uint8)

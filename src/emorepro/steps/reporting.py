@@ -151,6 +151,76 @@ def results_table_step(
     return table
 
 
+#: the numbers of the cross-corpus table, in its cells' order
+CROSS_CORPUS_METRICS = ("uar_pooled", "accuracy_fold_mean")
+
+
+def cross_corpus_step(
+    results: Sequence[Path | str], *, out_md: Path | str, out_csv: Path | str
+) -> pd.DataFrame:
+    """ "Beyond the papers": every classification method of the run on every categorical
+    corpus it ran on (rows: ``family/experiment``, columns: corpora), each cell giving the
+    UAR and the fold-averaged accuracy and whether the corpus was real or a synthetic twin.
+    The CSV holds the same numbers one row per (method, corpus)."""
+    rows = []
+    for path in results:
+        r = read_result(path)
+        if r["task"] != "classification":
+            continue
+        rows.append(
+            {
+                "method": f"{r['family']}/{r['experiment']}",
+                "corpus": r["corpus"],
+                "protocol": r["protocol"],
+                **{m: r["metrics"].get(m) for m in CROSS_CORPUS_METRICS},
+                "n_classes": len(r["labels"]),
+                "corpus source": source_of(r).describe(),
+            }
+        )
+    table = pd.DataFrame(
+        rows,
+        columns=[
+            "method",
+            "corpus",
+            "protocol",
+            *CROSS_CORPUS_METRICS,
+            "n_classes",
+            "corpus source",
+        ],
+    )
+    write_csv(out_csv, table)
+    write_text(out_md, _cross_corpus_markdown(table))
+    return table
+
+
+def _cross_corpus_markdown(table: pd.DataFrame) -> str:
+    corpora = sorted(table["corpus"].unique())
+    lines = [
+        "# Beyond the papers: every categorical method on every categorical corpus",
+        "",
+        "Each cell: UAR / accuracy averaged over test folds, the protocol and whether the "
+        "numbers come from the real corpus or its synthetic twin. Chance level differs by "
+        "corpus (1 / number of classes).",
+        "",
+        "| method | " + " | ".join(corpora) + " |",
+        "|---|" + "---|" * len(corpora),
+    ]
+    for method, part in table.groupby("method", sort=True):
+        cells = []
+        for corpus in corpora:
+            hit = part[part["corpus"] == corpus]
+            if hit.empty:
+                cells.append("")
+                continue
+            r = hit.iloc[0]
+            kind = "real" if r["corpus source"] == "real corpus" else "twin"
+            cells.append(
+                f"{r['uar_pooled']:.3f} / {r['accuracy_fold_mean']:.3f} ({r['protocol']}, {kind})"
+            )
+        lines.append(f"| {method} | " + " | ".join(cells) + " |")
+    return "\n".join(lines) + "\n"
+
+
 def index_page_step(
     card_paths: Sequence[Path | str],
     *,
@@ -158,8 +228,10 @@ def index_page_step(
     figures: Sequence[Path | str],
     results_root: Path | str,
     out_md: Path | str,
+    other_tables: Sequence[Path | str] = (),
 ) -> None:
-    """``results/index.md``: every paper table with its verdict counts, and every figure."""
+    """``results/index.md``: every paper table with its verdict counts, the tables beyond
+    the papers (``other_tables``: their first heading is the link text), and every figure."""
     from emorepro import tables
 
     root = Path(results_root)
@@ -188,6 +260,12 @@ def index_page_step(
             )
             link = (Path(table_dir) / f"{t['id']}.md").relative_to(root).as_posix()
             lines.append(f"| [{t['label']}]({link}) | {int(row['cells'])} | {verdicts} |")
+        lines.append("")
+    if other_tables:
+        lines += ["## Beyond the papers", ""]
+        for path in other_tables:
+            title = Path(path).read_text().splitlines()[0].lstrip("# ").strip()
+            lines.append(f"* [{title}]({Path(path).relative_to(root).as_posix()})")
         lines.append("")
     lines += ["## Figures", ""]
     for fig in figures:

@@ -3,8 +3,10 @@
 Experiment names (the grammar, defined here once):
 
 ==========================  =====================================================================
-``svm_<audio set>``          linear one-vs-one C-SVM on utterance functionals, one model per fold
-                             (LOSO / LOGSO / official partition); classification
+``svm_<audio set>[_spkz]``  linear one-vs-one C-SVM on utterance functionals, one model per fold
+                             (LOSO / LOGSO / official partition); classification. Features are
+                             z-scored with the fold's training statistics; ``_spkz`` first
+                             z-scores every speaker's items with that speaker's own statistics
 ``svr_<set>``                linear ε-SVR per target on windowed functionals (``eGeMAPSv02``,
                              ``ComParE_2016``) or AVEC-style video descriptors (``geometric``,
                              ``appearance``), C chosen on dev; regression
@@ -13,8 +15,8 @@ Experiment names (the grammar, defined here once):
 ==========================  =====================================================================
 
 ``<audio set>`` is ``eGeMAPSv02`` or ``ComParE_2016``. Besides the paper cards' rows, the config
-block runs the SVM on ``svm.corpora`` and the SVR on ``svr.corpora`` x ``svr.feature_sets``
-(video descriptors on the AVEC 2016 package only).
+block runs the SVM on ``svm.corpora`` x ``svm.feature_sets`` x ``svm.normalisations`` and the
+SVR on ``svr.corpora`` x ``svr.feature_sets`` (video descriptors on the AVEC 2016 package only).
 """
 
 from __future__ import annotations
@@ -35,8 +37,13 @@ _AUDIO = "|".join(AUDIO_SETS)
 _VIDEO = "|".join(VIDEO_SETS)
 
 
+#: normalisation name -> experiment-name suffix
+NORMALISATIONS = {"fold": "", "speaker": "_spkz"}
+
+
 def _svm(m: re.Match[str]) -> Experiment:
-    return Experiment("baselines", m[0], "classification", spec={"model": "svm", "features": m[1]})
+    spec = {"model": "svm", "features": m[1], "normalisation": "speaker" if m[2] else "fold"}
+    return Experiment("baselines", m[0], "classification", spec=spec)
 
 
 def _svr(m: re.Match[str]) -> Experiment:
@@ -51,7 +58,7 @@ def _blstm(m: re.Match[str]) -> Experiment:
 GRAMMAR = Grammar(
     "baselines",
     (
-        Rule(rf"svm_({_AUDIO})", _svm, "svm_<eGeMAPSv02|ComParE_2016>"),
+        Rule(rf"svm_({_AUDIO})(_spkz)?", _svm, "svm_<eGeMAPSv02|ComParE_2016>[_spkz]"),
         Rule(
             rf"svr_({_AUDIO}|{'|'.join(VIDEO_SETS)})", _svr, "svr_<audio set|geometric|appearance>"
         ),
@@ -87,6 +94,7 @@ class Baselines(Family):
         out: dict[str, Any] = {"feature_set": exp.spec["features"]}
         if model == "svm":
             out["C"] = block["svm"]["C"]
+            out["normalisation"] = exp.spec["normalisation"]
         elif model == "svr":
             svr = block["svr"]
             out.update(
@@ -109,7 +117,12 @@ class Baselines(Family):
         self, block: Mapping[str, Any], config: Mapping[str, Any]
     ) -> Sequence[tuple[str, str]]:
         svm, svr = block["svm"], block["svr"]
-        out = [(f"svm_{svm['feature_set']}", c) for c in svm["corpora"]]
+        out = [
+            (f"svm_{fs}{NORMALISATIONS[norm]}", c)
+            for c in svm["corpora"]
+            for fs in svm["feature_sets"]
+            for norm in svm["normalisations"]
+        ]
         out += [
             (f"svr_{fs}", c)
             for c in svr["corpora"]

@@ -14,6 +14,7 @@ import logging
 from collections.abc import Sequence
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from emorepro import metrics as M
@@ -33,8 +34,26 @@ from emorepro.results import Outcome
 
 log = logging.getLogger("emorepro")
 TARGETS = ("arousal", "valence")
+NORMALISATION_TEXT = {
+    "fold": "z-score with the fold's training statistics",
+    "speaker": "per-speaker z-score (each speaker's own statistics), then the fold's z-score",
+}
 #: the BLSTM settings a job's params carry (BLSTMSettings fields)
 BLSTM_KEYS = ("loss", "epochs", "lr", "batch_size", "seq_len", "hidden", "layers")
+
+
+def speaker_zscore(features: pd.DataFrame, subjects: pd.Series) -> pd.DataFrame:
+    """Each speaker's items z-scored with that speaker's own mean and population standard
+    deviation (a constant feature of a speaker becomes 0): ``(x - mean_s) / std_s``.
+
+    The statistics use every item of the speaker and no label, so a held-out test speaker is
+    normalised with its own (unlabelled) items, the usual speaker normalisation of speech
+    emotion recognition. ``subjects`` maps ``item_id`` to speaker.
+    """
+    groups = subjects.loc[features.index].to_numpy()
+    mean = features.groupby(groups).transform("mean")
+    std = features.groupby(groups).transform(lambda x: x.std(ddof=0))
+    return (features - mean) / std.where(std > 0, np.inf)
 
 
 def svm_over_folds(
@@ -47,9 +66,10 @@ def svm_over_folds(
 ) -> tuple[pd.DataFrame, Summary]:
     """Train/test a linear SVM on every fold of ``sheet``.
 
-    ``features``: one row per item (index ``item_id``), numeric columns only; ``labels``:
-    emotion per ``item_id``; ``classes`` fixes the label order of the metrics. Returns the
-    predictions (``fold, subject, item_id, y_true, y_pred``) and their summary.
+    ``features``: one row per item (index ``item_id``), numeric columns only (normalised
+    beforehand if wanted, e.g. :func:`speaker_zscore`); ``labels``: emotion per ``item_id``;
+    ``classes`` fixes the label order of the metrics. Returns the predictions (``fold,
+    subject, item_id, y_true, y_pred``) and their summary.
     """
 
     def fit_predict(fold: Fold) -> pd.DataFrame:
@@ -68,13 +88,17 @@ def svm_over_folds(
 def svm_run(ctx: RunContext) -> Outcome:
     """Linear SVM over the folds of a categorical corpus."""
     feats = pd.read_parquet(ctx.path("features")).set_index("item_id")
-    labels = read_index(ctx.path("index")).set_index("item_id")["emotion"]
+    index = read_index(ctx.path("index")).set_index("item_id")
     classes = get_adapter(ctx.corpus).labels
     C = float(ctx.settings["C"])
-    table, summary = svm_over_folds(feats, ctx.sheet(), labels, C=C, classes=classes)
+    normalisation = ctx.settings.get("normalisation", "fold")
+    if normalisation == "speaker":
+        feats = speaker_zscore(feats, index["subject"])
+    table, summary = svm_over_folds(feats, ctx.sheet(), index["emotion"], C=C, classes=classes)
     params = {
         "C": C,
         "feature_set": ctx.settings["feature_set"],
+        "normalisation": NORMALISATION_TEXT[normalisation],
         "kernel": "linear",
         "svm": "libsvm C-SVC",
     }

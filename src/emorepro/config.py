@@ -31,6 +31,12 @@ GENERIC_FAMILY_KEYS: dict[str, Any] = {
         "default": [],
         "description": "experiment names (fnmatch patterns) of this family not to run",
     },
+    "only_corpora": {
+        "type": ["array", "null"],
+        "items": {"type": "string"},
+        "default": None,
+        "description": "run this family's card rows on these configured corpora only (null: all)",
+    },
 }
 
 

@@ -5,9 +5,10 @@ extra runs), checked against the family registry before anything runs.
   an experiment its grammar accepts and a known post-processing grid; otherwise
   ``ConfigError`` naming the card file, the table and the row.
 * :func:`plan_results` — the result folders of a configuration: every ``dag`` row whose
-  family is enabled (``families.<id>``, ``enabled`` and not ``exclude``-d) and whose corpus is
-  configured, the un-post-processed result behind each post-processed one, and each enabled
-  family's :meth:`~emorepro.families.base.Family.extra_results`.
+  family is enabled (``families.<id>``, ``enabled``, not ``exclude``-d, its corpus among
+  ``only_corpora`` when that is set) and whose corpus is configured, the un-post-processed
+  result behind each post-processed one, and each enabled family's
+  :meth:`~emorepro.families.base.Family.extra_results`.
 * :func:`job_inputs`, :func:`job_settings`, :func:`figure_targets` — what one job needs.
 
 The Snakefile is a thin client of this module; it is usable (and tested) without Snakemake.
@@ -25,7 +26,7 @@ from typing import Any
 from emorepro.cards import iter_cells
 from emorepro.errors import ConfigError, EmoreproError
 from emorepro.families import find_grid, get_family
-from emorepro.families.base import CORPUS_ROOT, Experiment
+from emorepro.families.base import CORPUS_ROOT, Experiment, JobInputs
 from emorepro.layout import Layout, result_rel
 from emorepro.protocols import protocols_for
 
@@ -92,6 +93,9 @@ def _wanted(key: ResultKey, config: Mapping[str, Any], families: Mapping[str, An
     block = families.get(key.family)
     if block is None or key.corpus not in config["corpora"]:
         return False
+    only = block.get("only_corpora")
+    if only is not None and key.corpus not in only:
+        return False
     return not any(fnmatch.fnmatchcase(key.name, p) for p in block.get("exclude", []))
 
 
@@ -115,16 +119,12 @@ def plan_results(
     return sorted(keys, key=lambda k: k.rel)
 
 
-def job_inputs(
-    key: ResultKey, layout: Layout, corpus_root: str | Path
-) -> dict[str, str | list[str]]:
+def job_inputs(key: ResultKey, layout: Layout, corpus_root: str | Path) -> JobInputs:
     """Named input files of one experiment job: the family's, with :data:`CORPUS_ROOT`
     replaced by ``corpus_root``, plus the fold sheet and its metadata."""
     family = get_family(key.family)
     inputs = family.inputs(key.experiment(), key.corpus, key.protocol, layout)
-    out: dict[str, str | list[str]] = {
-        k: str(corpus_root) if v == CORPUS_ROOT else v for k, v in inputs.items()
-    }
+    out: JobInputs = {k: str(corpus_root) if v == CORPUS_ROOT else v for k, v in inputs.items()}
     out["sheet"] = layout.sheet(key.corpus, key.protocol)
     out["sheet_meta"] = layout.sheet_meta(key.corpus, key.protocol)
     return out

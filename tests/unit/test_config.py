@@ -35,7 +35,7 @@ def test_shipped_config_is_valid_and_defaults_filled(raw: dict) -> None:
         (lambda c: c["families"]["baselines"]["svm"].update(C="x"), "'families.baselines.svm.C'",
          "not of type"),
         (lambda c: c["families"]["baselines"].update(svn={}), "'families.baselines.svn'",
-         "allowed keys here: blstm, enabled, exclude, svm, svr"),
+         "allowed keys here: blstm, enabled, exclude, only_corpora, svm, svr"),
         (lambda c: c["families"].update(zhang2019={}), "'families.zhang2019'", "baselines"),
         (lambda c: c["families"]["tzirakis2017"].update(enabled="yes"),
          "'families.tzirakis2017.enabled'", "not of type"),

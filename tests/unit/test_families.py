@@ -101,11 +101,18 @@ def test_plan_follows_enabled_exclude_and_the_configured_corpora(config, cards) 
     keys = plan_results(cfg, cards)
     names = {k.name for k in keys if k.family == "tzirakis2017"}
     assert "speech000_ccc" in names and not any(n.startswith(("visual", "multi")) for n in names)
+    cfg["families"]["tzirakis2017"]["exclude"] = []
+    cfg["families"]["tzirakis2017"]["only_corpora"] = ["recola_full"]
+    assert {k.corpus for k in plan_results(cfg, cards) if k.family == "tzirakis2017"} == {
+        "recola_full"
+    }
     cfg["families"]["tzirakis2017"]["enabled"] = False
     del cfg["corpora"]["rml"]
     keys = plan_results(cfg, cards)
-    assert {k.family for k in keys} == {"baselines"} and "rml" not in {k.corpus for k in keys}
-    del cfg["families"]["baselines"]
+    assert "tzirakis2017" not in {k.family for k in keys}
+    assert "rml" not in {k.corpus for k in keys}
+    for family in ("baselines", "zhang2018"):
+        del cfg["families"][family]
     assert plan_results(cfg, cards) == []
 
 

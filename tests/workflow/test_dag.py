@@ -49,10 +49,18 @@ def _snakemake(workdir: Path, *args: str, check: bool = True) -> subprocess.Comp
     return proc
 
 
-def _workdir(base: Path, **overrides) -> Path:
+def tiny_config(**overrides) -> dict:
+    """The default config at scale tiny, Zhang et al. on RML only (its three corpora would
+    add about ten minutes); the committed tiny regression numbers come from this config."""
     cfg = yaml.safe_load((ROOT / "benchmarks/config.yaml").read_text())
     cfg["scale"] = "tiny"
+    cfg["families"]["zhang2018"]["only_corpora"] = ["rml"]
     cfg.update(overrides)
+    return cfg
+
+
+def _workdir(base: Path, **overrides) -> Path:
+    cfg = tiny_config(**overrides)
     (base / "benchmarks").mkdir(parents=True, exist_ok=True)
     (base / "benchmarks/config.yaml").write_text(yaml.safe_dump(cfg))
     return base
@@ -286,13 +294,19 @@ def test_report_bundles_tables_and_figures(run: Path) -> None:
 def test_paper_profile_dry_runs(tmp_path: Path) -> None:
     cfg = yaml.safe_load((ROOT / "benchmarks/config.yaml").read_text())
     cfg["families"]["tzirakis2017"]["profile"] = "paper"
+    cfg["families"]["zhang2018"]["profile"] = "paper"
     work = _workdir(tmp_path, families=cfg["families"])
     proc = _snakemake(work, "-n")
+    zhang = re.findall(
+        r"wildcards: family=zhang2018, name=\w+, corpus=\w+, protocol=\w+\n", proc.stdout
+    )
+    assert len(zhang) == 57  # 19 experiments on RML, eNTERFACE'05 and BAUM-1s
     for rule in ("experiment", "family_figure", "face_crops", "landmark_frames"):
         assert f"rule {rule}:" in proc.stdout, rule
     # 6 speech + visual + 6 ablation + 3 multimodal runs + Fig. 2
-    jobs = re.findall(r"wildcards: family=tzirakis2017, name=\w+, corpus=\w+, protocol=\w+\n",
-                      proc.stdout)  # fmt: skip
+    jobs = re.findall(
+        r"wildcards: family=tzirakis2017, name=\w+, corpus=\w+, protocol=\w+\n", proc.stdout
+    )
     assert len(jobs) == 17  # (post-processing jobs also carry a grid wildcard)
     cfg["families"]["tzirakis2017"]["profile"] = "huge"
     bad = _workdir(tmp_path / "bad", families=cfg["families"])
@@ -346,10 +360,19 @@ def test_training_killed_mid_run_resumes_to_the_same_numbers(run: Path, tmp_path
     reference = json.loads((run / rel / "metrics.json").read_text())
     shutil.rmtree(work / rel)
     ckpt = work / "results/checkpoints/tzirakis2017/speech000_ccc/recola_avec2016/avec2016.pt"
-    cmd = [*SNAKEMAKE, "--snakefile", str(ROOT / "Snakefile"), "--directory", str(work),
-           "--cores", "1", f"{rel}/metrics.json"]  # fmt: skip
-    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                            start_new_session=True)  # fmt: skip
+    cmd = [
+        *SNAKEMAKE,
+        "--snakefile",
+        str(ROOT / "Snakefile"),
+        "--directory",
+        str(work),
+        "--cores",
+        "1",
+        f"{rel}/metrics.json",
+    ]
+    proc = subprocess.Popen(
+        cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True
+    )
     deadline = time.monotonic() + 600
     while not ckpt.exists() and proc.poll() is None and time.monotonic() < deadline:
         time.sleep(0.2)
@@ -392,3 +415,32 @@ def test_card_row_with_unknown_family_or_experiment_stops_the_dry_run(
     assert proc.returncode != 0
     assert f"{path}: table {card['tables'][1]['id']}, row {row['id']}" in out, out[-2000:]
     assert words in out
+
+
+def test_zhang_tables_and_figures_on_rml_come_from_runs(run: Path) -> None:
+    """Zhang et al. on the RML twin (the CI config runs this family on RML only): every RML
+    cell of Tables I-XI and all 36 cells of Fig. 6 have a reproduced number; the other
+    corpora's cells say they were not run here; rows say the networks started from random
+    weights; the fusion runs read the fold features of Anet and Vnet."""
+    tables = run / "results/tables/zhang2018"
+    fig6 = pd.read_csv(tables / "fig_6.csv")
+    assert len(fig6) == 36 and fig6["reproduced"].notna().all()
+    rows = fig6.groupby("row")["reproduced"].sum()
+    assert ((rows - 100).abs() < 1e-6).all()  # % of each true class
+    for table_id in ("table_1", "table_5", "table_6", "table_10"):
+        table = pd.read_csv(tables / f"{table_id}.csv")
+        rml = table[table["row"].str.contains("rml")]
+        assert len(rml) and rml["reproduced"].notna().all(), table_id
+        others = table[table["row"].str.contains("baum1s")]
+        assert (others["verdict"] == "not run in this configuration").all(), table_id
+    assert pd.read_csv(tables / "table_7.csv")["reproduced"].notna().sum() == 18
+    base = run / "results/experiments/zhang2018"
+    anet = json.loads((base / "anet/rml/loso/metrics.json").read_text())
+    assert anet["params"]["init"].startswith("random initialisation")
+    assert anet["metrics"]["n_folds"] == 8 and len(anet["files"]) == 8
+    assert (base / "anet/rml/loso/folds/0.npz").is_file()
+    dbn = json.loads((base / "fusion_dbn2/rml/loso/metrics.json").read_text())
+    assert dbn["metrics"]["uar_pooled"] > 1 / 6 + 0.1, dbn["metrics"]["uar_pooled"]
+    assert "DBN-2" in dbn["params"]["method"]
+    figure = run / "results/figures/experiments/zhang2018/fusion_dbn2/rml/loso/confusion.png"
+    assert figure.read_bytes()[:4] == b"\x89PNG"

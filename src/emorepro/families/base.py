@@ -37,6 +37,8 @@ from emorepro.results import Outcome, Source, Task
 
 #: an input value that stands for the root folder of the job's corpus
 CORPUS_ROOT = "<corpus root>"
+#: named input files of one job: a Layout path, or a list of them
+JobInputs = dict[str, str | list[str]]
 #: figure kinds every family gets from shared code, chosen by the task
 SHARED_FIGURES = {"classification": ("confusion",), "regression": ("trace",), "analysis": ()}
 
@@ -120,6 +122,12 @@ class RunContext:
         value = self.inputs.get(key, [])
         return [Path(str(v)) for v in ([value] if isinstance(value, str | Path) else value)]
 
+    def sheet_digest(self) -> str:
+        """The fold sheet's SHA-256 (from its metadata file)."""
+        from emorepro.io import read_json
+
+        return str(read_json(self.path("sheet_meta"))["sha256"])
+
     def sheet(self) -> pd.DataFrame:
         """The fold sheet (``fold, item_id, subject, role``) of this job."""
         from emorepro.protocols import read_sheet
@@ -150,9 +158,7 @@ class Family:
             return {"type": "object", "properties": {}, "additionalProperties": False}
         return json.loads(text)
 
-    def inputs(
-        self, exp: Experiment, corpus: str, protocol: str, layout: Layout
-    ) -> dict[str, str | list[str]]:
+    def inputs(self, exp: Experiment, corpus: str, protocol: str, layout: Layout) -> JobInputs:
         """Named input files of one job, as :class:`Layout` paths (or lists of them).
 
         ``sheet`` and ``sheet_meta`` of (corpus, protocol) are always added; a value

@@ -25,7 +25,7 @@ import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from emorepro.families.base import Experiment, Family, Grammar, Rule, RunContext
+from emorepro.families.base import Experiment, Family, Grammar, JobInputs, Rule, RunContext
 from emorepro.layout import Layout
 from emorepro.results import Outcome
 
@@ -75,9 +75,7 @@ class Baselines(Family):
     title = "Classical baselines (linear SVM, ε-SVR, BLSTM)"
     grammar = GRAMMAR
 
-    def inputs(
-        self, exp: Experiment, corpus: str, protocol: str, layout: Layout
-    ) -> dict[str, str | list[str]]:
+    def inputs(self, exp: Experiment, corpus: str, protocol: str, layout: Layout) -> JobInputs:
         model, features = exp.spec["model"], exp.spec["features"]
         if model == "svm":
             return {"features": layout.functionals(corpus, features), "index": layout.index(corpus)}

@@ -19,6 +19,7 @@ from emorepro.families.base import (
     CORPUS_ROOT,
     Experiment,
     Family,
+    JobInputs,
     RunContext,
     pick_profile,
 )
@@ -51,10 +52,8 @@ class Tzirakis2017(Family):
     #: float32 training: same kernels and seed -> identical; other BLAS builds may differ
     regression_tolerance = 0.05
 
-    def inputs(
-        self, exp: Experiment, corpus: str, protocol: str, layout: Layout
-    ) -> dict[str, str | list[str]]:
-        base: dict[str, str | list[str]] = {"root": CORPUS_ROOT, "index": layout.index(corpus)}
+    def inputs(self, exp: Experiment, corpus: str, protocol: str, layout: Layout) -> JobInputs:
+        base: JobInputs = {"root": CORPUS_ROOT, "index": layout.index(corpus)}
         if exp.spec is None:  # fig2_cells
             return {
                 **base,

@@ -1,0 +1,83 @@
+"""Zhang et al. (2018): AlexNet on log-Mel segments, C3D on face clips, DBN fusion (002).
+
+Experiment names: :mod:`emorepro.families.zhang2018.spec`. Networks:
+:mod:`~emorepro.families.zhang2018.networks` (AlexNet on log-Mel, C3D),
+:mod:`~emorepro.families.zhang2018.rbm` and :mod:`~emorepro.families.zhang2018.fusion_nets`
+(RBM, DBN, FC fusion), :mod:`~emorepro.families.zhang2018.fusion_rules` (Kittler's rules);
+runs: :mod:`~emorepro.families.zhang2018.unimodal` (Anet, Vnet, AlexAudio, C3DVisual) and
+:mod:`~emorepro.families.zhang2018.fusion`. Settings: ``families.zhang2018`` of the config
+(profiles ``tiny``/``small``/``paper``, local ImageNet AlexNet and C3D Sports-1M weights).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from emorepro.families.base import Experiment, Family, JobInputs, RunContext, pick_profile
+from emorepro.families.zhang2018.spec import FAMILY_ID, FUSION_SOURCES, GRAMMAR
+from emorepro.layout import Layout
+from emorepro.results import Outcome
+
+#: the crops of Zhang et al.: eye-normalised 150x110 faces
+FACE_KIND = "zhang"
+COMMON = ("optimizer", "batch_size", "lr", "momentum", "svm_C", "stats_segments")
+BY_MODALITY = {
+    "audio": ("audio_width", "audio_input", "audio_epochs", "net_dropout"),
+    "visual": ("visual_width", "visual_input", "visual_epochs", "net_dropout"),
+    "fusion": (
+        "fusion_epochs",
+        "fusion_hidden",
+        "dropout",
+        "rbm_epochs",
+        "rbm_lr_gaussian",
+        "rbm_lr_bernoulli",
+    ),
+}
+
+
+class Zhang2018(Family):
+    """Zhang et al.'s hybrid deep model (module docstring)."""
+
+    id = FAMILY_ID
+    paper = FAMILY_ID
+    title = "Zhang et al. 2018, Learning affective features with a hybrid deep model"
+    grammar = GRAMMAR
+    #: float32 training: same kernels and seed -> identical; other CPUs may differ
+    regression_tolerance = 0.05
+
+    def inputs(self, exp: Experiment, corpus: str, protocol: str, layout: Layout) -> JobInputs:
+        spec = exp.spec
+        base: JobInputs = {"index": layout.index(corpus)}
+        if spec.modality == "audio":
+            return {**base, "logmel": layout.logmel(corpus, spec.length)}
+        if spec.modality == "visual":
+            return {
+                **base,
+                "faces": layout.faces(corpus, FACE_KIND),
+                "logmel": layout.logmel(corpus, 64),
+            }
+        return {**base, **{k: layout.metrics(self.id, k, corpus, protocol) for k in FUSION_SOURCES}}
+
+    def settings(
+        self, exp: Experiment, block: Mapping[str, Any], config: Mapping[str, Any]
+    ) -> dict[str, Any]:
+        name, profile = pick_profile(block, config["scale"], key=f"families.{self.id}")
+        modality = exp.spec.modality
+        out = {"profile": name, **{k: profile[k] for k in (*COMMON, *BY_MODALITY[modality])}}
+        if modality != "fusion":
+            out[f"{modality}_weights"] = block[modality]["weights"]
+            out[f"{modality}_sha256"] = block[modality]["sha256"]
+        return out
+
+    def run(self, ctx: RunContext) -> Outcome:
+        if ctx.experiment.spec.modality == "fusion":
+            from emorepro.families.zhang2018.fusion import run_fusion
+
+            return run_fusion(ctx)
+        from emorepro.families.zhang2018.unimodal import run_unimodal
+
+        return run_unimodal(ctx)
+
+
+FAMILY = Zhang2018()

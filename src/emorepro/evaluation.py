@@ -74,6 +74,20 @@ def run_over_folds(sheet: pd.DataFrame, fit_predict: FitPredict) -> pd.DataFrame
     return pd.concat(parts, ignore_index=True)
 
 
+def fold_curves(
+    curves: Mapping[int, Sequence[float]], key: str = "train_loss"
+) -> list[dict[str, Any]]:
+    """Per-fold training curves as epoch entries ``{"epoch": e, "fold<k>.<key>": value}``
+    (one entry per epoch, 1-based; a fold without a curve adds nothing): the shape of a
+    result's ``history`` that the MLflow mirror logs as step metrics."""
+    by_epoch: dict[int, dict[str, Any]] = {}
+    for fold, values in sorted(curves.items()):
+        for epoch, value in enumerate(values, start=1):
+            entry = by_epoch.setdefault(epoch, {"epoch": epoch})
+            entry[f"fold{fold}.{key}"] = float(value)
+    return [by_epoch[e] for e in sorted(by_epoch)]
+
+
 @dataclass
 class Summary:
     """Metrics, their variants, per-fold records and (classification) the confusion matrix."""

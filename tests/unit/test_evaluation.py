@@ -17,6 +17,7 @@ from emorepro import metrics as M
 from emorepro.errors import EmoreproError
 from emorepro.evaluation import (
     Fold,
+    fold_curves,
     folds_of,
     run_over_folds,
     summarise_classification,
@@ -165,3 +166,13 @@ def test_confusion_rates_are_row_shares_and_the_diagonal_is_recall() -> None:
         assert sum(row) == pytest.approx(1.0)
         assert rates[f"confusion.{t}.{t}"] == pytest.approx(s.metrics[f"recall.{t}"])
     assert [rates[f"confusion.sad.{p}"] for p in CLASSES] == [0.0, 0.0, 0.0]  # absent class
+
+
+def test_fold_curves_are_one_entry_per_epoch_with_a_key_per_fold() -> None:
+    curves = fold_curves({2: [0.9, 0.5], 0: [1.0, 0.7, 0.4], 1: []})
+    assert curves == [
+        {"epoch": 1, "fold0.train_loss": 1.0, "fold2.train_loss": 0.9},
+        {"epoch": 2, "fold0.train_loss": 0.7, "fold2.train_loss": 0.5},
+        {"epoch": 3, "fold0.train_loss": 0.4},
+    ]
+    assert fold_curves({}) == []

@@ -175,6 +175,38 @@ def test_corpus_root_placeholder_is_only_a_placeholder() -> None:
     assert CORPUS_ROOT.startswith("<") and not Path(CORPUS_ROOT).exists()
 
 
+def test_inputs_digest_follows_file_bytes_and_folder_listings(tmp_path: Path) -> None:
+    from emorepro.families.base import RunContext
+    from emorepro.results import Source
+
+    (tmp_path / "corpus").mkdir()
+    (tmp_path / "corpus/a.wav").write_bytes(b"1234")
+    (tmp_path / "f.parquet").write_bytes(b"abc")
+
+    def digest() -> str:
+        ctx = RunContext(
+            get_family("baselines").parse("svm_eGeMAPSv02"),
+            "rml",
+            "loso",
+            {"root": str(tmp_path / "corpus"), "features": [str(tmp_path / "f.parquet")]},
+            {},
+            {},
+            Source("synthetic", "tiny", 0),
+            tmp_path,
+            tmp_path / "ck.pt",
+            tmp_path,
+        )
+        return ctx.inputs_digest()
+
+    first = digest()
+    assert digest() == first
+    (tmp_path / "f.parquet").write_bytes(b"abd")  # same size, other bytes
+    second = digest()
+    assert second != first
+    (tmp_path / "corpus/b.wav").write_bytes(b"")  # a new file in the corpus folder
+    assert digest() != second
+
+
 def _code_strings(path: Path) -> list[str]:
     """String literals of a module that are not docstrings."""
     tree = ast.parse(path.read_text())

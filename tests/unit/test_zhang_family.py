@@ -87,8 +87,9 @@ def _run(twin: dict[str, Path], name: str, settings: dict | None = None) -> dict
         "logmel": twin["logmel"],
         "faces": twin["faces"],
     }
-    for source in ("anet", "vnet"):
-        inputs[source] = twin["base"] / "runs" / source / "metrics.json"
+    if exp.spec.modality == "fusion":
+        for source in ("anet", "vnet"):
+            inputs[source] = twin["base"] / "runs" / source / "metrics.json"
     out = twin["base"] / "runs" / name
     params = JobParams(
         settings,
@@ -118,6 +119,9 @@ def test_unimodal_runs_keep_resumable_fold_features(twin) -> None:
     anet = _run(twin, "anet")
     assert anet["metrics"]["n_folds"] == 3 and anet["labels"][0] == "anger"
     assert anet["files"] == ["folds/0.npz", "folds/1.npz", "folds/2.npz"]
+    curves = anet["params"]["history"]  # per-fold loss per epoch, for MLflow
+    assert [e["epoch"] for e in curves] == [1, 2]
+    assert set(curves[0]) == {"epoch", "fold0.train_loss", "fold1.train_loss", "fold2.train_loss"}
     assert {f"confusion.anger.{c}" for c in anet["labels"]} <= set(anet["metrics"])
     fold0 = twin["base"] / "runs/anet/folds/0.npz"
     stamp = fold0.stat().st_mtime_ns
@@ -134,6 +138,7 @@ def test_unimodal_runs_keep_resumable_fold_features(twin) -> None:
 
 
 def test_fusion_runs_read_the_fold_features(twin) -> None:
+    results = {}
     for name in (
         "decision_product",
         "fusion_score_level",
@@ -141,9 +146,15 @@ def test_fusion_runs_read_the_fold_features(twin) -> None:
         "fusion_fc1",
         "fusion_dbn1",
     ):
-        result = _run(twin, name)
+        result = results[name] = _run(twin, name)
         assert result["metrics"]["n_items"] == 18, name
         assert result["params"]["sources"] == "anet, vnet (same fold)"
+    kept = twin["base"] / "runs/fusion_fc1/folds/1.npz"
+    stamp = kept.stat().st_mtime_ns
+    again = _run(twin, "fusion_fc1")  # a rerun keeps the finished fusion folds
+    assert kept.stat().st_mtime_ns == stamp
+    assert again["metrics"] == results["fusion_fc1"]["metrics"]
+    assert len(again["params"]["history"]) == 2  # fusion_epochs
     path = twin["base"] / "runs/vnet/folds/2.npz"
     with np.load(path) as f:
         arrays = {k: f[k] for k in f.files}

@@ -122,11 +122,23 @@ class RunContext:
         value = self.inputs.get(key, [])
         return [Path(str(v)) for v in ([value] if isinstance(value, str | Path) else value)]
 
-    def sheet_digest(self) -> str:
-        """The fold sheet's SHA-256 (from its metadata file)."""
-        from emorepro.io import read_json
+    def inputs_digest(self) -> str:
+        """SHA-256 over every input: a file's bytes, a folder's file names and sizes. What a
+        job keeps between attempts (finished folds) is reused only under the same digest."""
+        import hashlib
 
-        return str(read_json(self.path("sheet_meta"))["sha256"])
+        from emorepro.io import file_digest
+
+        h = hashlib.sha256()
+        for key in sorted(self.inputs):
+            for path in self.paths(key):
+                h.update(f"{key}\0{path.name}\0".encode())
+                if path.is_dir():
+                    for f in sorted(p for p in path.rglob("*") if p.is_file()):
+                        h.update(f"{f.relative_to(path)}\0{f.stat().st_size}\0".encode())
+                elif path.is_file():
+                    h.update(file_digest(path, length=64).encode())
+        return h.hexdigest()
 
     def sheet(self) -> pd.DataFrame:
         """The fold sheet (``fold, item_id, subject, role``) of this job."""

@@ -14,7 +14,8 @@ the same audio segments, so their segments align). Then:
   of the fold's training utterances (FC: random initialisation; DBN: greedy RBM pre-training
   first), fine-tuned with cross-entropy, its last hidden layer average-pooled per utterance
   into a linear SVM (the paper's classifier of the DBN; the same for FC, so that the networks
-  compare alike).
+  compare alike). Each finished fold (test predictions, loss curve) is kept in
+  ``folds/<k>.npz``; a rerun of the job with the same inputs and settings starts at the next.
 """
 
 from __future__ import annotations
@@ -29,10 +30,11 @@ import torch
 from emorepro.corpora import get_adapter
 from emorepro.corpora.index import read_index
 from emorepro.errors import CorruptInputError
-from emorepro.evaluation import Fold, run_over_folds
+from emorepro.evaluation import Fold, fold_curves, run_over_folds
 from emorepro.families.base import RunContext
 from emorepro.families.zhang2018.spec import ZhangSpec
-from emorepro.families.zhang2018.unimodal import FoldFeatures, finish, fold_svm
+from emorepro.families.zhang2018.unimodal import FoldFeatures, finish, fold_svm, run_digest
+from emorepro.io import read_npz, write_npz
 from emorepro.results import Outcome
 
 
@@ -66,9 +68,9 @@ def network_hidden(
     labels: np.ndarray,
     n_classes: int,
     fold: Fold,
-) -> np.ndarray:
+) -> tuple[np.ndarray, np.ndarray]:
     """Train an FC or DBN fusion network on the training segments ``x[train_idx]``; return
-    its last hidden layer for every segment."""
+    its last hidden layer for every segment and its fine-tuning loss per epoch."""
     from emorepro.families.zhang2018.fusion_nets import DBN, FCFusion
     from emorepro.families.zhang2018.rbm import RBMConfig
     from emorepro.training.runtime import seed_everything, torch_device
@@ -105,7 +107,7 @@ def network_hidden(
         selection="last",
     )
     samples = _Rows(data, labels)
-    train(
+    _, history = train(
         DictInput(net, ("x",)),
         samples.subset(train_idx),
         None,
@@ -114,7 +116,8 @@ def network_hidden(
     )
     net.eval()
     with torch.no_grad():
-        return net.hidden(data.to(device)).float().cpu().numpy()
+        hidden = net.hidden(data.to(device)).float().cpu().numpy()
+    return hidden, np.asarray([e["train_loss"] for e in history["epochs"]], np.float64)
 
 
 class _Rows(torch.utils.data.Dataset):
@@ -137,8 +140,9 @@ class _Rows(torch.utils.data.Dataset):
 
 def _predict(
     ctx: RunContext, spec: ZhangSpec, fold: Fold, gold: dict[str, str], classes: tuple[str, ...]
-) -> np.ndarray:
-    """Predicted class names of the fold's test utterances."""
+) -> tuple[np.ndarray, np.ndarray]:
+    """Predicted class names of the fold's test utterances, and the fusion network's loss
+    per epoch (empty for the fusions without a network)."""
     from emorepro.families.zhang2018.fusion_rules import fuse, score_level
     from emorepro.families.zhang2018.pooling import average_pool
 
@@ -146,17 +150,32 @@ def _predict(
     if spec.fusion in ("decision", "score"):
         pa, pv = a.item_probs(fold.test), v.item_probs(fold.test)
         k = fuse(spec.rule, pa, pv) if spec.fusion == "decision" else score_level(pa, pv)
-        return np.asarray(classes)[k]
+        return np.asarray(classes)[k], np.zeros(0)
     x = np.concatenate([a.features, v.features], axis=1)
     seg_items = list(a.seg_items)
+    losses = np.zeros(0)
     if spec.fusion in ("fc", "dbn"):
         train_idx = np.flatnonzero(np.isin(a.seg_items, fold.train))
         labels = np.asarray([classes.index(gold[i]) for i in seg_items])
-        x = network_hidden(ctx, spec, x.astype(np.float32), train_idx, labels, len(classes), fold)
+        x, losses = network_hidden(
+            ctx, spec, x.astype(np.float32), train_idx, labels, len(classes), fold
+        )
     order, pooled = average_pool(x, seg_items)
     row = {item: k for k, item in enumerate(order)}
     train_x, test_x = (pooled[[row[i] for i in items]] for items in (fold.train, fold.test))
-    return fold_svm(train_x, [gold[i] for i in fold.train], test_x, float(ctx.settings["svm_C"]))
+    y_pred = fold_svm(train_x, [gold[i] for i in fold.train], test_x, float(ctx.settings["svm_C"]))
+    return y_pred, losses
+
+
+def kept_fold(path: Path, digest: str, test: list[str]) -> tuple[np.ndarray, np.ndarray] | None:
+    """A fusion network's finished fold (predictions, loss curve) from an earlier attempt of
+    this job, or None when there is none or it was computed from other inputs or settings."""
+    if not path.is_file():
+        return None
+    kept = read_npz(path)
+    if str(kept["settings_sha256"]) != digest or list(kept["items"].astype(str)) != test:
+        return None
+    return kept["y_pred"].astype(str), kept["train_loss"]
 
 
 def run_fusion(ctx: RunContext) -> Outcome:
@@ -165,8 +184,27 @@ def run_fusion(ctx: RunContext) -> Outcome:
     classes = get_adapter(ctx.corpus).labels
     gold = read_index(ctx.path("index")).set_index("item_id")["emotion"].to_dict()
 
+    trains = spec.fusion in ("fc", "dbn")
+    digest = run_digest(ctx) if trains else ""
+    files, curves = [], {}
+
     def fit_predict(fold: Fold) -> pd.DataFrame:
-        y_pred = _predict(ctx, spec, fold, gold, classes)
+        path = ctx.result_dir / "folds" / f"{fold.index}.npz"
+        kept = kept_fold(path, digest, fold.test) if trains else None
+        y_pred, losses = kept or _predict(ctx, spec, fold, gold, classes)
+        if trains:
+            if kept is None:
+                write_npz(
+                    path,
+                    {
+                        "items": np.asarray(fold.test, str),
+                        "y_pred": np.asarray(y_pred, str),
+                        "train_loss": losses,
+                        "settings_sha256": np.asarray(digest),
+                    },
+                )
+            files.append(f"folds/{fold.index}.npz")
+            curves[fold.index] = losses
         return pd.DataFrame(
             {"item_id": fold.test, "y_true": [gold[i] for i in fold.test], "y_pred": y_pred}
         )
@@ -179,4 +217,13 @@ def run_fusion(ctx: RunContext) -> Outcome:
     }.get(spec.fusion or "", "")
     if spec.fusion in ("fc", "dbn"):
         method = f"{spec.fusion.upper()}-{spec.depth} on concatenated fc7, last hidden layer + SVM"
-    return finish(ctx, spec, table, classes, [], method=method, sources="anet, vnet (same fold)")
+    return finish(
+        ctx,
+        spec,
+        table,
+        classes,
+        files,
+        method=method,
+        sources="anet, vnet (same fold)",
+        **({"history": fold_curves(curves)} if trains else {}),
+    )

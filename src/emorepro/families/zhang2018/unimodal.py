@@ -1,11 +1,13 @@
 """Anet, Vnet, AlexAudio and C3DVisual: one network per fold, fc7 features, linear SVM.
 
 Per fold of the corpus' protocol (LOSO, LOGSO): the network (AlexNet on log-Mel segments or
-C3D on face clips, :mod:`emorepro.families.zhang2018.networks`) starts from the configured
-pretrained weights (else a seeded random initialisation, and the result says so), its input
-statistics come from the fold's training segments, and - for Anet and Vnet - it is fine-tuned
-on them (the shared trainer: cross-entropy, SGD with momentum, the profile's epochs; the paper
-keeps no validation data inside a fold, so the last epoch is kept). Its fc7 features of every
+C3D on face clips: :mod:`~emorepro.families.zhang2018.audio_net`,
+:mod:`~emorepro.families.zhang2018.visual_net`) starts from the configured pretrained weights
+(else a seeded random initialisation, and the result says so), its input statistics come from
+the fold's training segments, and - for Anet and Vnet - it is fine-tuned on them (the shared
+trainer: cross-entropy, the profile's optimiser and epochs, a checkpoint per epoch; the paper
+keeps no validation data inside a fold, so the last epoch is kept; each fold's loss curve goes
+to the result's ``history`` and MLflow). Its fc7 features of every
 segment are then average-pooled per utterance and a linear one-vs-one SVM (libsvm), trained
 on the fold's training utterances, classifies the test utterances.
 
@@ -18,7 +20,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -29,7 +31,7 @@ from torch.utils.data import DataLoader
 
 from emorepro.corpora import get_adapter
 from emorepro.corpora.index import read_index
-from emorepro.evaluation import Fold, run_over_folds, summarise_classification
+from emorepro.evaluation import Fold, fold_curves, run_over_folds, summarise_classification
 from emorepro.families.base import RunContext
 from emorepro.families.zhang2018.data import Segments, SegmentSet, audio_segments, visual_segments
 from emorepro.families.zhang2018.spec import ZhangSpec
@@ -51,6 +53,8 @@ class FoldFeatures:
     probs: np.ndarray
     #: hash of the settings that produced it (a fold of other settings is never reused)
     settings_sha256: str = ""
+    #: training loss per fine-tuning epoch (empty without fine-tuning)
+    train_loss: np.ndarray = field(default_factory=lambda: np.zeros(0))
 
     def save(self, path: Path) -> None:
         write_npz(
@@ -61,6 +65,7 @@ class FoldFeatures:
                 "features": self.features.astype(np.float16),
                 "probs": self.probs,
                 "settings_sha256": np.asarray(self.settings_sha256),
+                "train_loss": np.asarray(self.train_loss, np.float64),
             },
         )
 
@@ -73,6 +78,7 @@ class FoldFeatures:
             a["features"].astype(np.float32),
             a["probs"],
             str(a["settings_sha256"]) if "settings_sha256" in a else "",
+            a["train_loss"] if "train_loss" in a else np.zeros(0),
         )
 
     def pooled(self, items: list[str]) -> np.ndarray:
@@ -176,7 +182,7 @@ def train_fold(
             selection="last",
         )
         ckpt = Path(f"{ctx.checkpoint}.fold{fold.index}")
-        train(
+        _, history = train(
             DictInput(net, ("x",)),
             SegmentSet(segments, train_idx),
             None,
@@ -185,11 +191,16 @@ def train_fold(
             checkpoint=ckpt,
         )
         ckpt.unlink(missing_ok=True)
+        losses = np.asarray([e["train_loss"] for e in history["epochs"]], np.float64)
+    else:
+        losses = np.zeros(0)
     feats, seg_probs = segment_outputs(net, segments, device, int(s["batch_size"]))
     from emorepro.families.zhang2018.pooling import average_pool
 
     items, probs = average_pool(seg_probs, segments.items)
-    return FoldFeatures(np.asarray(items, str), np.asarray(segments.items, str), feats, probs)
+    return FoldFeatures(
+        np.asarray(items, str), np.asarray(segments.items, str), feats, probs, train_loss=losses
+    )
 
 
 def fold_svm(train_x: np.ndarray, train_y: list[str], test_x: np.ndarray, C: float) -> np.ndarray:
@@ -215,15 +226,8 @@ def run_unimodal(ctx: RunContext) -> Outcome:
         segments.x.shape[1:],
     )
     gold = {i: classes[k] for i, k in segments.label_of.items()}
-    digest = settings_hash(
-        {
-            **ctx.settings,
-            "seed": ctx.source.seed,
-            "sheet": ctx.sheet_digest(),
-            "code": code_version(),
-        }
-    )
-    files = []
+    digest = run_digest(ctx)
+    files, curves = [], {}
 
     def fit_predict(fold: Fold) -> pd.DataFrame:
         path = ctx.result_dir / "folds" / f"{fold.index}.npz"
@@ -233,6 +237,7 @@ def run_unimodal(ctx: RunContext) -> Outcome:
             ff.settings_sha256 = digest
             ff.save(path)
         files.append(f"folds/{fold.index}.npz")
+        curves[fold.index] = ff.train_loss
         y_pred = fold_svm(
             ff.pooled(fold.train),
             [gold[i] for i in fold.train],
@@ -244,7 +249,21 @@ def run_unimodal(ctx: RunContext) -> Outcome:
         )
 
     table = run_over_folds(ctx.sheet(), fit_predict)
-    return finish(ctx, spec, table, classes, files, init=network_init(spec, ctx.settings))
+    init = network_init(spec, ctx.settings)
+    return finish(ctx, spec, table, classes, files, init=init, history=fold_curves(curves))
+
+
+def run_digest(ctx: RunContext) -> str:
+    """What a kept fold must have been computed with to be reused: the settings, the seed,
+    the job's input files (fold sheet, features, the runs it fuses) and the code version."""
+    return settings_hash(
+        {
+            **ctx.settings,
+            "seed": ctx.source.seed,
+            "inputs": ctx.inputs_digest(),
+            "code": code_version(),
+        }
+    )
 
 
 def finish(

@@ -1,0 +1,83 @@
+"""Per-job wall time and peak memory of a DAG run, from the rules' ``benchmark:`` files.
+
+Snakemake writes one TSV per job (``results/benchmarks/<rule>/<wildcards...>.tsv``) with the
+job's wall seconds ``s``, peak resident memory ``max_rss`` (MB) and ``cpu_time``. A job's end
+is the file's modification time, its start ``end - s``; the run's span is last end minus
+first start (the wall time of the jobs, without Snakemake's own start-up).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+
+from emorepro.errors import CorruptInputError, EmoreproError
+
+COLUMNS = ("s", "max_rss", "cpu_time")
+
+
+@dataclass(frozen=True)
+class Timings:
+    """One row per job: ``rule``, ``job`` (the file's path below the rule), ``s``,
+    ``max_rss`` (MB), ``cpu_time`` (s), ``start`` and ``end`` (epoch seconds)."""
+
+    jobs: pd.DataFrame
+
+    @property
+    def span_s(self) -> float:
+        return float(self.jobs["end"].max() - self.jobs["start"].min())
+
+    def by_rule(self) -> pd.DataFrame:
+        """Jobs, summed and longest wall seconds, CPU seconds and peak memory per rule,
+        longest total first."""
+        g = self.jobs.groupby("rule")
+        out = pd.DataFrame(
+            {
+                "jobs": g.size(),
+                "total_s": g["s"].sum(),
+                "max_s": g["s"].max(),
+                "cpu_s": g["cpu_time"].sum(),
+                "max_rss_mb": g["max_rss"].max(),
+            }
+        )
+        return out.sort_values("total_s", ascending=False)
+
+    def over_memory(self, limit_mb: float) -> pd.DataFrame:
+        """The jobs whose peak resident memory exceeds ``limit_mb``."""
+        return self.jobs[self.jobs["max_rss"] > limit_mb]
+
+
+def read_timings(benchmarks: Path | str) -> Timings:
+    """Every ``*.tsv`` below ``benchmarks`` (a DAG run's ``results/benchmarks``)."""
+    root = Path(benchmarks)
+    files = sorted(root.rglob("*.tsv"))
+    if not files:
+        raise EmoreproError(f"{root}: no benchmark files; run the DAG first (README command 1)")
+    rows = []
+    for path in files:
+        table = pd.read_csv(path, sep="\t")
+        missing = [c for c in COLUMNS if c not in table.columns]
+        if missing or table.empty:
+            raise CorruptInputError(
+                path,
+                f"not a Snakemake benchmark file (missing {missing or 'rows'})",
+                fix="delete it and rerun the job that writes it",
+            )
+        last = table.iloc[-1]  # repeated benchmarks append rows; the last run counts
+        rel = path.relative_to(root)
+        end = path.stat().st_mtime
+        s = float(last["s"])
+        rows.append(
+            {
+                "rule": rel.parts[0].removesuffix(".tsv"),
+                "job": str(rel.with_suffix("")),
+                "s": s,
+                "max_rss": pd.to_numeric(last["max_rss"], errors="coerce"),
+                "cpu_time": pd.to_numeric(last["cpu_time"], errors="coerce"),
+                "start": end - s,
+                "end": end,
+            }
+        )
+    return Timings(pd.DataFrame(rows))

@@ -289,6 +289,7 @@ def _manual_run(train_ds, model: nn.Module, config: TrainConfig, make_opt) -> nn
     model.train()
     for _ in range(config.epochs):
         order = torch.randperm(len(train_ds), generator=shuffle).tolist()
+        order = order[: config.samples_per_epoch or len(order)]
         for s in range(0, len(order), config.batch_size):
             rows = [train_ds[i] for i in order[s : s + config.batch_size]]
             x = torch.stack([r["features"] for r in rows])
@@ -317,6 +318,27 @@ def test_optimizer_settings_are_applied(data, settings: dict, make_opt) -> None:
         torch.testing.assert_close(weights(got)[k], v, rtol=1e-6, atol=1e-7)
     plain, _ = train(fresh(p=0.0), train_ds, None, cfg(epochs=2), task=TASK)
     assert not same(weights(plain), weights(got))
+
+
+def test_samples_per_epoch_trains_on_a_fresh_subset_of_each_permutation(data) -> None:
+    train_ds, _ = data
+    config = cfg(epochs=3, samples_per_epoch=7)
+    got, hist = train(fresh(p=0.0), train_ds, None, config, task=TASK)
+    want = _manual_run(
+        train_ds, fresh(p=0.0), config, lambda m: torch.optim.Adam(m.parameters(), lr=0.05)
+    )
+    for k, v in weights(want).items():
+        torch.testing.assert_close(weights(got)[k], v, rtol=1e-6, atol=1e-7)
+    full, _ = train(fresh(p=0.0), train_ds, None, cfg(epochs=3), task=TASK)
+    assert not same(weights(full), weights(got))
+    assert len(hist["epochs"]) == 3
+    # at least the whole set: the same as no cap
+    whole, _ = train(fresh(p=0.0), train_ds, None, cfg(epochs=3, samples_per_epoch=10**6),
+                     task=TASK)  # fmt: skip
+    assert same(weights(whole), weights(full))
+    for bad in (0, -3, 2.5, True):
+        with pytest.raises(ConfigError, match="samples_per_epoch"):
+            cfg(samples_per_epoch=bad)
 
 
 def test_param_groups_give_per_group_learning_rates(data, tmp_path: Path) -> None:

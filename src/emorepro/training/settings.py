@@ -30,6 +30,7 @@ _LATER_FIELDS = (
     "restart_mult",
     "min_lr",
     "selection",
+    "samples_per_epoch",
 )
 """Fields added after the first checkpoints were written: recorded only when not at their
 default, so older checkpoints (which lack them) still resume."""
@@ -67,6 +68,10 @@ class TrainConfig:
     Selection: ``"best_dev"`` keeps the epoch with the best dev score (ties keep the earlier
     epoch); ``"last"`` keeps the last epoch (dev is still scored and logged). Without a dev
     set the last epoch is kept either way.
+
+    ``samples_per_epoch``: ``None`` trains every epoch on the whole (shuffled) training set;
+    an int ``k`` trains each epoch on the first ``k`` samples of that epoch's permutation (a
+    fresh seeded random subset per epoch; the permutation is drawn the same way either way).
     """
 
     loss: str = "ccc"
@@ -89,6 +94,7 @@ class TrainConfig:
     restart_mult: int = 1
     min_lr: float = 0.0
     selection: str = "best_dev"
+    samples_per_epoch: int | None = None
 
     def __post_init__(self) -> None:
         self._check_basics()
@@ -124,6 +130,11 @@ class TrainConfig:
             isinstance(self.grad_clip, int | float) and self.grad_clip > 0
         ):
             raise ConfigError(f"TrainConfig.grad_clip must be > 0 or None, got {self.grad_clip!r}")
+        if self.samples_per_epoch is not None and not _is_count(self.samples_per_epoch):
+            raise ConfigError(
+                "TrainConfig.samples_per_epoch must be a positive int or None, "
+                f"got {self.samples_per_epoch!r}"
+            )
         if not isinstance(self.seed, int) or isinstance(self.seed, bool):
             raise ConfigError(f"TrainConfig.seed must be an int, got {self.seed!r}")
 

@@ -292,11 +292,14 @@ class _Run:
         return progress
 
     def train_epoch(self, epoch: int) -> tuple[float, float]:
-        """One pass over the shuffled training set: (mean sample loss, seconds)."""
+        """One pass over the shuffled training set (or its first ``samples_per_epoch``):
+        (mean sample loss, seconds)."""
         cfg, dev, model = self.cfg, self.device, self.model
         model.train()
-        n = len(self.train_ds)
-        order = torch.randperm(n, generator=self.shuffle).tolist()
+        order = torch.randperm(len(self.train_ds), generator=self.shuffle).tolist()
+        if cfg.samples_per_epoch is not None:
+            order = order[: cfg.samples_per_epoch]
+        n = len(order)
         loader = DataLoader(self.train_ds, batch_size=cfg.batch_size, sampler=order,
                             num_workers=cfg.num_workers, pin_memory=dev.type == "cuda")  # fmt: skip
         _sync(dev)

@@ -23,8 +23,14 @@ from emorepro.results import Outcome
 FACE_KIND = "zhang"
 COMMON = ("optimizer", "batch_size", "lr", "momentum", "svm_C", "stats_segments")
 BY_MODALITY = {
-    "audio": ("audio_width", "audio_input", "audio_epochs", "net_dropout"),
-    "visual": ("visual_width", "visual_input", "visual_epochs", "net_dropout"),
+    "audio": ("audio_width", "audio_input", "audio_epochs", "net_dropout", "segments_per_epoch"),
+    "visual": (
+        "visual_width",
+        "visual_input",
+        "visual_epochs",
+        "net_dropout",
+        "segments_per_epoch",
+    ),
     "fusion": (
         "fusion_epochs",
         "fusion_hidden",

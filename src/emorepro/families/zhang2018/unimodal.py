@@ -180,6 +180,7 @@ def train_fold(
             device=str(device),
             name=f"{spec.name} fold {fold.index}",
             selection="last",
+            samples_per_epoch=s["segments_per_epoch"],
         )
         ckpt = Path(f"{ctx.checkpoint}.fold{fold.index}")
         _, history = train(

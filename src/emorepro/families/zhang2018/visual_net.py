@@ -69,7 +69,7 @@ class C3DWidth:
 
 C3D_WIDTHS: dict[str, C3DWidth] = {
     "paper": C3DWidth((64, 128, 256, 256, 512, 512, 512, 512), 4096, 112),
-    "small": C3DWidth((16, 32, 64, 64, 128, 128, 128, 128), 512, 64),
+    "small": C3DWidth((8, 16, 32, 32, 64, 64, 64, 64), 256, 40),
     "tiny": C3DWidth((8, 16, 16, 16, 32, 32, 32, 32), 64, 32),
 }
 """Network widths; only ``paper`` is C3D (and can load Sports-1M weights)."""

@@ -95,6 +95,24 @@ def test_plan_is_the_card_rows_plus_the_families_extra_runs(config, cards) -> No
     assert not any(k.family == "han_emobed" for k in keys)
 
 
+def test_zhang_audio_networks_run_beyond_the_papers_corpora(config, cards) -> None:
+    cfg = copy.deepcopy(config)
+    block = cfg["families"]["zhang2018"]
+    block["beyond_papers"] = {"corpora": ["emodb"], "experiments": ["anet", "alexaudio"]}
+    rels = {k.rel for k in plan_results(cfg, cards)}
+    on_emodb = {r for r in rels if r.startswith("experiments/zhang2018/") and "/emodb/" in r}
+    assert on_emodb == {
+        "experiments/zhang2018/anet/emodb/loso",
+        "experiments/zhang2018/alexaudio/emodb/loso",
+    }
+    block["only_corpora"] = ["rml"]  # the family's corpus filter applies to extra runs too
+    assert not any("/zhang2018/" in k.rel and k.corpus == "emodb" for k in plan_results(cfg, cards))
+    block["only_corpora"] = None
+    block["beyond_papers"]["experiments"] = ["vnet"]  # EmoDB has no faces
+    with pytest.raises(ConfigError, match=r"beyond_papers.experiments: 'vnet' needs face clips"):
+        plan_results(cfg, cards)
+
+
 def test_plan_follows_enabled_exclude_and_the_configured_corpora(config, cards) -> None:
     cfg = copy.deepcopy(config)
     cfg["families"]["tzirakis2017"]["exclude"] = ["visual_*", "multimodal_*"]

@@ -300,7 +300,9 @@ def test_paper_profile_dry_runs(tmp_path: Path) -> None:
     zhang = re.findall(
         r"wildcards: family=zhang2018, name=\w+, corpus=\w+, protocol=\w+\n", proc.stdout
     )
-    assert len(zhang) == 57  # 19 experiments on RML, eNTERFACE'05 and BAUM-1s
+    # 19 experiments on RML, eNTERFACE'05 and BAUM-1s, 3 audio networks on EmoDB
+    assert len(zhang) == 57 + 3
+    assert len([z for z in zhang if "corpus=emodb" in z]) == 3
     for rule in ("experiment", "family_figure", "face_crops", "landmark_frames"):
         assert f"rule {rule}:" in proc.stdout, rule
     # 6 speech + visual + 6 ablation + 3 multimodal runs + Fig. 2

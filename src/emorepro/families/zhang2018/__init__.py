@@ -1,19 +1,22 @@
 """Zhang et al. (2018): AlexNet on log-Mel segments, C3D on face clips, DBN fusion (002).
 
 Experiment names: :mod:`emorepro.families.zhang2018.spec`. Networks:
-:mod:`~emorepro.families.zhang2018.networks` (AlexNet on log-Mel, C3D),
+:mod:`~emorepro.families.zhang2018.audio_net` (AlexNet on log-Mel),
+:mod:`~emorepro.families.zhang2018.visual_net` (C3D),
 :mod:`~emorepro.families.zhang2018.rbm` and :mod:`~emorepro.families.zhang2018.fusion_nets`
 (RBM, DBN, FC fusion), :mod:`~emorepro.families.zhang2018.fusion_rules` (Kittler's rules);
 runs: :mod:`~emorepro.families.zhang2018.unimodal` (Anet, Vnet, AlexAudio, C3DVisual) and
 :mod:`~emorepro.families.zhang2018.fusion`. Settings: ``families.zhang2018`` of the config
-(profiles ``tiny``/``small``/``paper``, local ImageNet AlexNet and C3D Sports-1M weights).
+(profiles ``tiny``/``small``/``paper``, local ImageNet AlexNet and C3D Sports-1M weights,
+``beyond_papers``: the audio networks on other categorical corpora such as EmoDB).
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
+from emorepro.errors import ConfigError
 from emorepro.families.base import Experiment, Family, JobInputs, RunContext, pick_profile
 from emorepro.families.zhang2018.spec import FAMILY_ID, FUSION_SOURCES, GRAMMAR
 from emorepro.layout import Layout
@@ -75,6 +78,22 @@ class Zhang2018(Family):
             out[f"{modality}_weights"] = block[modality]["weights"]
             out[f"{modality}_sha256"] = block[modality]["sha256"]
         return out
+
+    def extra_results(
+        self, block: Mapping[str, Any], config: Mapping[str, Any]
+    ) -> Sequence[tuple[str, str]]:
+        """``beyond_papers``: the audio networks on corpora the paper did not use (e.g. EmoDB,
+        which has no video); a visual or fusion experiment there is a config error."""
+        extra = block.get("beyond_papers", {})
+        names = list(extra.get("experiments", []))
+        for name in names:
+            if self.parse(name).spec.modality != "audio":
+                raise ConfigError(
+                    f"families.{self.id}.beyond_papers.experiments: {name!r} needs face clips; "
+                    "only the audio networks (alexaudio, anet, anet_mel64x15) run beyond the "
+                    "paper's corpora"
+                )
+        return [(n, c) for c in extra.get("corpora", []) for n in names]
 
     def run(self, ctx: RunContext) -> Outcome:
         if ctx.experiment.spec.modality == "fusion":

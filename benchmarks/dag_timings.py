@@ -1,11 +1,14 @@
 """Wall time and peak memory of a finished DAG run, per rule and per job, against the budget.
 
     python benchmarks/dag_timings.py [--results results] [--top 15] [--max-rss-mb 2500]
+                                     [--match zhang2018]
 
 Reads the rules' ``benchmark:`` files (``<results>/benchmarks``); prints the span of the
 jobs, the CPU seconds, a table per rule and the longest jobs; exits 1 when a job's peak
-resident memory is over ``--max-rss-mb`` (the standing budget: 2.5 GB). The wall time of the
-whole command (Snakemake's start-up and DAG included) is what ``time`` around it measures.
+resident memory is over ``--max-rss-mb`` (the standing budget: 2.5 GB). ``--match`` keeps
+the jobs whose path contains any of the given strings (e.g. one family's experiments and
+crops). The wall time of the whole command (Snakemake's start-up and DAG included) is what
+``time`` around it measures.
 """
 
 from __future__ import annotations
@@ -21,8 +24,11 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--results", default="results")
     ap.add_argument("--top", type=int, default=15)
     ap.add_argument("--max-rss-mb", type=float, default=2500.0)
+    ap.add_argument("--match", nargs="*", default=None, help="keep jobs whose path has one")
     args = ap.parse_args(argv)
     t = read_timings(f"{args.results}/benchmarks")
+    if args.match:
+        t = t.matching(args.match)
     jobs = t.jobs
     wall, cpu = jobs["s"].sum() / 60, jobs["cpu_time"].sum() / 60
     print(

@@ -44,6 +44,13 @@ class Timings:
         )
         return out.sort_values("total_s", ascending=False)
 
+    def matching(self, parts: list[str]) -> Timings:
+        """The jobs whose path (``rule/wildcards...``) contains any of ``parts``."""
+        keep = self.jobs["job"].map(lambda job: any(p in job for p in parts))
+        if not keep.any():
+            raise EmoreproError(f"no job path contains any of {parts}")
+        return Timings(self.jobs[keep].reset_index(drop=True))
+
     def over_memory(self, limit_mb: float) -> pd.DataFrame:
         """The jobs whose peak resident memory exceeds ``limit_mb``."""
         return self.jobs[self.jobs["max_rss"] > limit_mb]

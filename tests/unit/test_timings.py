@@ -32,6 +32,11 @@ def test_rules_span_and_memory(tmp_path: Path) -> None:
     assert rules.loc["experiment", "cpu_s"] == pytest.approx(240.0)
     assert rules.loc["experiment", "max_rss_mb"] == pytest.approx(2600.0)
     assert list(t.over_memory(2500.0)["job"]) == ["experiment/a/c/rml/loso"]
+    only = t.matching(["a/c", "landmark"])
+    assert sorted(only.jobs["job"]) == ["experiment/a/c/rml/loso", "landmark_model"]
+    assert only.span_s == pytest.approx(1_040.0 - 900.0)  # landmark_model starts at 900
+    with pytest.raises(EmoreproError, match="no job path contains"):
+        t.matching(["zhang"])
 
 
 def test_missing_folder_and_broken_file_are_named(tmp_path: Path) -> None:

@@ -1,7 +1,9 @@
 """Import emorepro before any test module imports torch: its CPU-kernel pins
 (:mod:`emorepro.numerics`) must be in the environment before torch runs a kernel."""
 
+import os
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import pandas as pd
@@ -65,3 +67,20 @@ def make_result() -> Callable[..., dict[str, Any]]:
         return build_result(identity, outcome)
 
     return make
+
+
+@pytest.fixture(scope="session")
+def emodb_copy() -> Path:
+    """The real EmoDB copy: $EMOREPRO_EMODB, else ../shared/data/emodb beside the checkout.
+    In CI a missing copy fails; elsewhere the tests that need it say so and how to get it."""
+    root = Path(__file__).resolve().parents[1]
+    path = Path(os.environ.get("EMOREPRO_EMODB", root.parent / "shared/data/emodb")).resolve()
+    if not (path / "wav").is_dir():
+        message = (
+            f"needs the EmoDB corpus at {path} (set EMOREPRO_EMODB): download it from "
+            "http://emodb.bilderbar.info (CC0-1.0) and unpack it so that wav/ is inside"
+        )
+        if os.environ.get("CI"):
+            pytest.fail(message)
+        pytest.skip(message)
+    return path

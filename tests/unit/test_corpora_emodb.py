@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import os
 import shutil
 from pathlib import Path
 
@@ -18,21 +17,6 @@ from emorepro.synth import generate_corpus
 
 ROOT = Path(__file__).resolve().parents[2]
 ADAPTER = get_adapter("emodb")
-
-
-def real_copy() -> Path:
-    """The real EmoDB copy: $EMOREPRO_EMODB, else ../shared/data/emodb beside the checkout.
-    In CI a missing copy fails; elsewhere the tests that need it say so and how to get it."""
-    path = Path(os.environ.get("EMOREPRO_EMODB", ROOT.parent / "shared/data/emodb"))
-    if not (path / "wav").is_dir():
-        message = (
-            f"needs the EmoDB corpus at {path} (set EMOREPRO_EMODB): download it from "
-            "http://emodb.bilderbar.info (CC0-1.0) and unpack it so that wav/ is inside"
-        )
-        if os.environ.get("CI"):
-            pytest.fail(message)
-        pytest.skip(message)
-    return path
 
 
 @pytest.fixture(scope="module")
@@ -76,8 +60,8 @@ def test_loso_has_ten_speaker_disjoint_folds(twin: Path) -> None:
         assert fold.loc[fold["role"] == "test", "subject"].nunique() == 1
 
 
-def test_real_copy_matches_its_checksums_and_the_corpus() -> None:
-    root = real_copy()
+def test_real_copy_matches_its_checksums_and_the_corpus(emodb_copy: Path) -> None:
+    root = emodb_copy
     assert verify_checksums(root) == []
     assert len(list((root / "wav").glob("*.wav"))) == 535
     frame = ADAPTER.index(root)

@@ -11,7 +11,6 @@ to get it (``EMOREPRO_EMODB`` points at another copy).
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 from pathlib import Path
@@ -29,22 +28,9 @@ ZHANG = ["alexaudio", "anet"]  # Zhang et al.'s audio networks, beyond the paper
 RESULTS = [f"baselines/{m}" for m in METHODS] + [f"zhang2018/{m}" for m in ZHANG]
 
 
-def _copy() -> Path:
-    path = Path(os.environ.get("EMOREPRO_EMODB", ROOT.parent / "shared/data/emodb")).resolve()
-    if not (path / "wav").is_dir():
-        message = (
-            f"needs the EmoDB corpus at {path} (set EMOREPRO_EMODB): download it from "
-            "http://emodb.bilderbar.info (CC0-1.0) and unpack it so that wav/ is inside"
-        )
-        if os.environ.get("CI"):
-            pytest.fail(message)
-        pytest.skip(message)
-    return path
-
-
 @pytest.fixture(scope="module")
-def run(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    copy = _copy()
+def run(tmp_path_factory: pytest.TempPathFactory, emodb_copy: Path) -> Path:
+    copy = emodb_copy
     assert verify_checksums(copy) == [], "the EmoDB copy differs from its SHA256SUMS"
     work = tmp_path_factory.mktemp("emodb")
     cfg = yaml.safe_load((ROOT / "benchmarks/config.yaml").read_text())

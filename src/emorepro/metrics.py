@@ -173,6 +173,22 @@ def macro_f1(y_true: object, y_pred: object, *, labels: Sequence[str]) -> float:
     return float(per_class_prf(y_true, y_pred, labels=labels)["f1"].mean())
 
 
+def uap(y_true: object, y_pred: object, *, labels: Sequence[str]) -> float:
+    """Unweighted average precision: mean precision over the classes **present in y_true**
+    (a present class never predicted has precision 0/0 -> 0), the counterpart of :func:`uar`."""
+    prf = per_class_prf(y_true, y_pred, labels=labels)
+    present = prf["support"] > 0
+    return float(prf.loc[present, "precision"].mean())
+
+
+def f1_uap_uar(y_true: object, y_pred: object, *, labels: Sequence[str]) -> float:
+    """Han et al.'s F1 (003 Sec. 5): the harmonic mean of :func:`uap` and :func:`uar`,
+    ``2 UAP UAR / (UAP + UAR)`` (0 when both are 0). Not macro-F1, the mean of per-class F1s.
+    """
+    p, r = uap(y_true, y_pred, labels=labels), uar(y_true, y_pred, labels=labels)
+    return 0.0 if p + r == 0 else float(2 * p * r / (p + r))
+
+
 @dataclass(frozen=True)
 class MetricVariant:
     """Which variant produced a stored number, e.g. ``MetricVariant("ccc", "pooled", 0)``.

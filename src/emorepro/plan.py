@@ -143,5 +143,15 @@ def job_settings(key: ResultKey, config: Mapping[str, Any]) -> dict[str, Any]:
 
 def figure_targets(keys: list[ResultKey], layout: Layout) -> list[str]:
     """Every figure of every result (kinds chosen by the experiment, see
-    :attr:`emorepro.families.base.Experiment.figure_kinds`)."""
-    return [layout.figure(k.rel, kind) for k in keys for kind in k.experiment().figure_kinds]
+    :attr:`emorepro.families.base.Experiment.figure_kinds`). A post-processed result gets the
+    shared kinds only: a family's own figures show the training run, which post-processing
+    does not change, and are drawn once from the raw result."""
+    from emorepro.families.base import SHARED_FIGURES
+
+    shared = {k for kinds in SHARED_FIGURES.values() for k in kinds}
+    return [
+        layout.figure(k.rel, kind)
+        for k in keys
+        for kind in k.experiment().figure_kinds
+        if k.grid is None or kind in shared
+    ]

@@ -92,7 +92,11 @@ def test_plan_is_the_card_rows_plus_the_families_extra_runs(config, cards) -> No
     # extra runs: the SVM on every configured categorical corpus, not only the carded one
     assert "experiments/baselines/svm_eGeMAPSv02/rml/loso" in rels
     # pending rows (families without experiments yet) are never planned
-    assert not any(k.family == "han_emobed" for k in keys)
+    assert not any(k.family == "aminbeidokhti2020" for k in keys)
+    # an EmoBed card row brings the runs it reads (joint, triplet, both classic systems)
+    han = {k.rel for k in keys if k.family == "han_emobed"}
+    assert "experiments/han_emobed/emobed_geo_audio/recola_avec2016/avec2016/pp-han2018" in han
+    assert "experiments/han_emobed/classic_video_7class/omg_emotion/official" in han
 
 
 def test_zhang_audio_networks_run_beyond_the_papers_corpora(config, cards) -> None:
@@ -129,7 +133,7 @@ def test_plan_follows_enabled_exclude_and_the_configured_corpora(config, cards) 
     keys = plan_results(cfg, cards)
     assert "tzirakis2017" not in {k.family for k in keys}
     assert "rml" not in {k.corpus for k in keys}
-    for family in ("baselines", "zhang2018"):
+    for family in ("baselines", "zhang2018", "han_emobed"):
         del cfg["families"][family]
     assert plan_results(cfg, cards) == []
 

@@ -86,6 +86,8 @@ def test_key_changes_with_the_code(extractor: ModuleType, tmp_path: Path) -> Non
 def test_face_key_follows_opencv_not_opensmile(monkeypatch: pytest.MonkeyPatch) -> None:
     before = steps.faces_cache_key("zhang")
     assert before != steps.faces_cache_key("tzirakis")
+    # crops of every frame and crops at 5 frames per second are different caches
+    assert steps.faces_cache_key("zhang", 5.0) not in (before, steps.faces_cache_key("zhang", 6))
     _pretend(monkeypatch, opensmile="0.0.1", dlib_bin="0.0.1")
     assert steps.faces_cache_key("zhang") == before
     _pretend(monkeypatch, opencv_python_headless="0.0.1")

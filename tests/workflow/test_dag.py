@@ -85,8 +85,9 @@ def test_outputs_exist(run: Path) -> None:
         "emodb",
         "recola_avec2016",
         "recola_full",
+        "omg_emotion",
     }
-    assert set(table["family"]) == {"baselines", "tzirakis2017", "zhang2018"}
+    assert set(table["family"]) == {"baselines", "tzirakis2017", "zhang2018", "han_emobed"}
     assert set(table["task"]) == {"classification", "regression", "analysis"}
     assert table["corpus source"].str.startswith("synthetic twin (scale tiny").all()
     index_page = (res / "index.md").read_text()
@@ -295,6 +296,7 @@ def test_paper_profile_dry_runs(tmp_path: Path) -> None:
     cfg = yaml.safe_load((ROOT / "benchmarks/config.yaml").read_text())
     cfg["families"]["tzirakis2017"]["profile"] = "paper"
     cfg["families"]["zhang2018"]["profile"] = "paper"
+    cfg["families"]["han_emobed"]["profile"] = "paper"
     work = _workdir(tmp_path, families=cfg["families"])
     proc = _snakemake(work, "-n")
     zhang = re.findall(
@@ -310,6 +312,11 @@ def test_paper_profile_dry_runs(tmp_path: Path) -> None:
         r"wildcards: family=tzirakis2017, name=\w+, corpus=\w+, protocol=\w+\n", proc.stdout
     )
     assert len(jobs) == 17  # (post-processing jobs also carry a grid wildcard)
+    # Han et al.: 15 RECOLA systems (3 classic + 4 scenarios x 3 methods), 8 OMG ones
+    han = re.findall(
+        r"wildcards: family=han_emobed, name=\w+, corpus=(\w+), protocol=\w+\n", proc.stdout
+    )
+    assert sorted(set(han)) == ["omg_emotion", "recola_avec2016"] and len(han) == 23
     cfg["families"]["tzirakis2017"]["profile"] = "huge"
     bad = _workdir(tmp_path / "bad", families=cfg["families"])
     proc = _snakemake(bad, "-n", check=False)
@@ -446,3 +453,55 @@ def test_zhang_tables_and_figures_on_rml_come_from_runs(run: Path) -> None:
     assert "DBN-2" in dbn["params"]["method"]
     figure = run / "results/figures/experiments/zhang2018/fusion_dbn2/rml/loso/confusion.png"
     assert figure.read_bytes()[:4] == b"\x89PNG"
+
+
+def test_han_emobed_tables_and_figures_come_from_runs(run: Path) -> None:
+    """All 72 own cells of Han et al.'s Tables 1-3 are filled by runs of the tiny profile, the
+    EmoBed marks are recomputed, the sweeps and t-SNE figures are drawn, inference models
+    hold the target branch only, and the OMG video rows name the stand-in features."""
+    tables = run / "results/tables/han_emobed"
+    n_own = 0
+    for table_id in ("table_1", "table_2", "table_3"):
+        table = pd.read_csv(tables / f"{table_id}.csv")
+        own = table[table["origin"] == "own"]
+        assert own["reproduced"].notna().all(), (table_id, own[own["reproduced"].isna()])
+        assert own["corpus source"].str.startswith("synthetic twin (scale tiny").all()
+        emobed = own[own["row"].str.startswith("emobed")]
+        assert emobed["mark (recomputed)"].isin(["*", "-"]).all(), table_id
+        n_own += len(own)
+    assert n_own == 72
+    base = run / "results/experiments/han_emobed"
+    figures = run / "results/figures/experiments/han_emobed"
+    for name in ("joint_audio_app", "triplet_geo_audio"):
+        assert (figures / name / "recola_avec2016/avec2016/sweep.png").is_file()
+    assert (figures / "emobed_app_audio/recola_avec2016/avec2016/tsne.png").is_file()
+    assert (figures / "emobed_video_audio_7class/omg_emotion/official/tsne.png").is_file()
+    joint = json.loads((base / "joint_audio_app/recola_avec2016/avec2016/metrics.json").read_text())
+    emobed = json.loads(
+        (base / "emobed_audio_app/recola_avec2016/avec2016/metrics.json").read_text()
+    )
+    triplet = json.loads(
+        (base / "triplet_audio_app/recola_avec2016/avec2016/metrics.json").read_text()
+    )
+    for target in ("arousal", "valence"):
+        # EmoBed trains with the alpha and beta its joint and triplet runs chose on dev
+        assert emobed["params"][f"{target}.alpha"] == joint["params"][f"{target}.alpha"]
+        assert emobed["params"][f"{target}.beta"] == triplet["params"][f"{target}.beta"]
+        sweep = joint["params"][f"{target}.dev_ccc_by_alpha"]
+        assert max(sweep.values()) == pytest.approx(joint["metrics"][f"{target}.dev.ccc"])
+    assert emobed["params"]["label_shift_s"] == 2.4
+    model = torch_load(base / "emobed_audio_app/recola_avec2016/avec2016/model.pt")
+    assert {
+        k.split(".")[1] for k in model["state_dicts"]["arousal"] if k.startswith("branches")
+    } == {"audio"}
+    video = json.loads(
+        (base / "classic_video_7class/omg_emotion/official/metrics.json").read_text()
+    )
+    assert "stand-in for VGG-Face fc7" in video["params"]["features"]["video"]
+    assert 0.0 <= video["metrics"]["f1_uap_uar"] <= 1.0
+
+
+def torch_load(path: Path) -> dict:
+    import torch
+
+    return torch.load(path, map_location="cpu", weights_only=True)

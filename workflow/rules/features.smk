@@ -120,6 +120,7 @@ rule face_crops:
         ENV
     params:
         cache=L.feature_cache(),
+        fps=lambda w: CFG["features"]["faces"].get("fps", {}).get(w.corpus),
     script:
         "../scripts/face_crops.py"
 

@@ -72,13 +72,14 @@ def logmel_cache_key(*, length: int, shift: int) -> str:
     )
 
 
-def faces_cache_key(kind: str) -> str:
-    """Key of the face-crop caches (Haar detector, ``kind`` of crop)."""
+def faces_cache_key(kind: str, fps_out: float | None = None) -> str:
+    """Key of the face-crop caches (Haar detector, ``kind`` of crop, frames kept per second:
+    None = every frame)."""
     from emorepro.features import faces
 
     return cache_key(
         "faces",
-        config={"kind": kind, "detector": "haar"},
+        config={"kind": kind, "detector": "haar", "fps_out": fps_out},
         libraries=(OPENCV, *VIDEO_LIBRARIES),
         modules=(faces, media, face_crops_step),
     )
@@ -367,21 +368,24 @@ def logmel_step(files: CorpusFiles, out: Path | str, *, length: int) -> pd.DataF
 # Video
 
 
-def face_crops_step(files: CorpusFiles, out: Path | str, *, kind: str) -> pd.DataFrame:
+def face_crops_step(
+    files: CorpusFiles, out: Path | str, *, kind: str, fps_out: float | None = None
+) -> pd.DataFrame:
     """Face crops of every item's video (``zhang``: eye-normalised 150x110; ``tzirakis``:
     96x96), cached per item as ``.npz`` (``crops`` uint8 (n_frames, h, w, 3)); the output
-    is a manifest with the per-item detection statistics."""
+    is a manifest with the per-item detection statistics (``fps`` and ``step`` say which
+    frames were kept: every ``round(fps_video / fps_out)``-th, all when ``fps_out`` is None)."""
     from emorepro.features.faces import video_face_crops
 
     def compute(path: Path) -> dict[str, np.ndarray]:
-        crops, found = video_face_crops(path, kind=kind)
+        crops, found = video_face_crops(path, kind=kind, fps_out=fps_out)
         return {"crops": crops, "stats": np.asarray(json.dumps(found))}
 
     def describe(arrays: dict[str, np.ndarray]) -> dict[str, Any]:
         found = json.loads(str(arrays["stats"]))
         return {"n_frames": len(arrays["crops"]), **{k: found[k] for k in sorted(found)}}
 
-    key = faces_cache_key(kind)
+    key = faces_cache_key(kind, fps_out)
     items = files.items("video_path", key)
     return npz_manifest(f"faces ({kind})", items, out, compute, describe)
 

@@ -79,6 +79,7 @@ def postprocess_step(
         profile=base.get("profile"),
         device=base.get("device"),
         raw_metrics=base["metrics"],
+        extra=base.get("extra") or {},
     )
     result = write_result(
         identity, outcome, metrics_path=out_metrics, predictions_path=out_predictions

@@ -245,3 +245,31 @@ def test_face_pixel_stand_in_shape_and_values() -> None:
     assert v.shape == (2 * n,)
     assert np.allclose(v[:n], 1 / 3, atol=1e-3)  # mean of 0, 1, 0
     assert np.allclose(v[n:], np.std([0, 1, 0]), atol=1e-3)
+
+
+def test_bad_frame_tables_and_functionals_name_the_file(tmp_path) -> None:
+    import pandas as pd
+
+    good = pd.DataFrame(
+        {"item_id": ["a"] * 3, "time_s": [0.0, 0.04, 0.08], "f": [1.0, 2.0, 3.0],
+         "arousal": [0.1, 0.2, 0.3], "valence": [0.0, 0.1, 0.2]}
+    )  # fmt: skip
+    path = tmp_path / "frames.parquet"
+    good.to_parquet(path)
+    rec = D.read_recordings(path)
+    assert rec.items == ["a"] and rec.x[0].shape == (3, 1) and rec.y[0].shape == (3, 2)
+    good.assign(valence=[0.0, float("nan"), 0.2]).to_parquet(path)
+    with pytest.raises(CorruptInputError, match=r"frames\.parquet.*NaN"):
+        D.read_recordings(path)
+    good.drop(columns="arousal").to_parquet(path)
+    with pytest.raises(CorruptInputError, match="missing columns"):
+        D.read_recordings(path)
+    with pytest.raises(CorruptInputError, match="no frames"):
+        rec.subset(["b"])
+    funcs = tmp_path / "functionals.parquet"
+    pd.DataFrame({"item_id": ["u1"], "x": [1.0]}).to_parquet(funcs)
+    assert D.utterance_functionals(funcs, ["u1"]).shape == (1, 1)
+    with pytest.raises(CorruptInputError, match=r"functionals\.parquet.*u2"):
+        D.utterance_functionals(funcs, ["u1", "u2"])
+    with pytest.raises(CorruptInputError, match="not among"):
+        D.class_indices(["joy"], ["anger", "neutral"], "index.csv")

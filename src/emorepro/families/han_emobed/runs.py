@@ -136,6 +136,62 @@ def _better(score: float, best: float | None) -> bool:
     return best is None or score > best + 1e-12
 
 
+class Sweep:
+    """Train one network per (α, β) point and keep the one with the best dev score (the
+    first on a tie); every score is logged and returned by weight value (Figs. 5-7)."""
+
+    def __init__(
+        self,
+        ctx: RunContext,
+        data: Mapping[str, TrainSet],
+        *,
+        n_out: int,
+        classify: bool,
+        settings: NetSettings,
+        device: torch.device,
+    ) -> None:
+        self.ctx, self.data, self.n_out, self.classify = ctx, data, n_out, classify
+        self.settings, self.device = settings, device
+
+    def run(
+        self, points: Sequence[tuple[float, float]], score_of: Any, label: str
+    ) -> tuple[EmoBedNet, float, float, list[float], dict[str, float]]:
+        spec: HanSpec = self.ctx.experiment.spec
+        best: tuple[EmoBedNet, float, float, list[float]] | None = None
+        best_score: float | None = None
+        by_value: dict[str, float] = {}
+        for alpha, beta in points:
+            timer = Timer()
+            net, curve = train_network(
+                self.data,
+                spec.target,
+                spec.aux,
+                alpha=alpha,
+                beta=beta,
+                settings=self.settings,
+                seed=self.ctx.source.seed,
+                classify=self.classify,
+                n_out=self.n_out,
+                device=self.device,
+            )
+            score = float(score_of(net))
+            by_value[f"{alpha:g}" if spec.method == "joint" else f"{beta:g}"] = score
+            log.info(
+                "%s %s alpha=%g beta=%g: dev score %.3f (%d epochs, %s)",
+                spec.name,
+                label,
+                alpha,
+                beta,
+                score,
+                self.settings.epochs,
+                timer,
+            )
+            if _better(score, best_score):
+                best, best_score = (net, alpha, beta, curve), score
+        assert best is not None
+        return (*best, by_value)
+
+
 # --- RECOLA: regression ---------------------------------------------------------------------
 
 
@@ -194,40 +250,17 @@ def run_regression(ctx: RunContext) -> Outcome:
             thresholds[m] = float(np.median(np.concatenate([p[1] for p in pairs])))
             data[m] = TrainSet(x, y.astype(np.float32), thresholds[m])
         chosen = chosen_weights(ctx, target) if spec.method == "emobed" else None
-        best = best_score = None
-        by_value: dict[str, float] = {}
-        for alpha, beta in weight_points(spec, s, chosen):
-            timer = Timer()
-            net, curve = train_network(
-                data,
-                spec.target,
-                spec.aux,
-                alpha=alpha,
-                beta=beta,
-                settings=net_s,
-                seed=ctx.source.seed,
-                classify=False,
-                n_out=1,
-                device=device,
-            )
+
+        def dev_ccc(net: EmoBedNet, ti: int = ti) -> float:
             dev = split[spec.target]["dev"]
             outs, _ = sequence_outputs(net, spec.target, dev.x, device)
             preds = [D.align_predictions(o, shift) for o in outs]
-            score = M.ccc_partition([y[:, ti] for y in dev.y], preds, pooling="pooled")
-            by_value[f"{alpha:g}" if spec.method == "joint" else f"{beta:g}"] = score
-            log.info(
-                "%s %s alpha=%g beta=%g: dev CCC %.3f (%d epochs, %s)",
-                spec.name,
-                target,
-                alpha,
-                beta,
-                score,
-                net_s.epochs,
-                timer,
-            )
-            if _better(score, best_score):
-                best, best_score = (net, alpha, beta, curve), score
-        net, alpha, beta, curve = best
+            return M.ccc_partition([y[:, ti] for y in dev.y], preds, pooling="pooled")
+
+        sweep = Sweep(ctx, data, n_out=1, classify=False, settings=net_s, device=device)
+        net, alpha, beta, curve, by_value = sweep.run(
+            weight_points(spec, s, chosen), dev_ccc, target
+        )
         params.update(
             {
                 f"{target}.alpha": alpha,
@@ -378,33 +411,16 @@ def run_classification(ctx: RunContext) -> Outcome:
     }
     data = {m: TrainSet(feats[m]["train"][:, None, :], y["train"]) for m in mods}
     chosen = chosen_weights(ctx, "emotion") if spec.method == "emobed" else None
-    best = best_score = None
-    by_value: dict[str, float] = {}
-    for alpha, beta in weight_points(spec, s, chosen):
-        timer = Timer()
-        net, curve = train_network(
-            data,
-            spec.target,
-            spec.aux,
-            alpha=alpha,
-            beta=beta,
-            settings=net_s,
-            seed=ctx.source.seed,
-            classify=True,
-            n_out=len(classes),
-            device=device,
-        )
+
+    def dev_f1(net: EmoBedNet) -> float:
         logits, _ = utterance_outputs(net, spec.target, feats[spec.target]["dev"], device)
         pred = [classes[i] for i in logits.argmax(axis=1)]
-        true = [classes[i] for i in y["dev"]]
-        score = M.f1_uap_uar(true, pred, labels=classes)
-        by_value[f"{alpha:g}" if spec.method == "joint" else f"{beta:g}"] = score
-        log.info(
-            "%s alpha=%g beta=%g: dev F1(UAP,UAR) %.3f (%s)", spec.name, alpha, beta, score, timer
-        )
-        if _better(score, best_score):
-            best, best_score = (net, alpha, beta, curve, pred), score
-    net, alpha, beta, curve, pred = best
+        return M.f1_uap_uar([classes[i] for i in y["dev"]], pred, labels=classes)
+
+    sweep = Sweep(ctx, data, n_out=len(classes), classify=True, settings=net_s, device=device)
+    net, alpha, beta, curve, by_value = sweep.run(weight_points(spec, s, chosen), dev_f1, "emotion")
+    logits, _ = utterance_outputs(net, spec.target, feats[spec.target]["dev"], device)
+    pred = [classes[i] for i in logits.argmax(axis=1)]
     table = pd.DataFrame(
         {
             "fold": 0,

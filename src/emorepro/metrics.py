@@ -27,6 +27,12 @@ def _pair(y_true: object, y_pred: object, *, name: str) -> tuple[np.ndarray, np.
             f"{name}: NaN in {'y_true' if np.isnan(t).any() else 'y_pred'} "
             f"({int(np.isnan(t).sum())} in y_true, {int(np.isnan(p).sum())} in y_pred)"
         )
+    if np.isinf(t).any() or np.isinf(p).any():
+        # +-inf would give a silent NaN correlation: a diverged model must fail loudly
+        raise ValueError(
+            f"{name}: infinite values ({int(np.isinf(t).sum())} in y_true, "
+            f"{int(np.isinf(p).sum())} in y_pred); the model diverged or a file is corrupt"
+        )
     return t, p
 
 
@@ -37,7 +43,7 @@ def ccc(y_true: object, y_pred: object, *, ddof: int = 0) -> float:
     moments (divide by n) for ``ddof=0`` and sample moments (n - 1) for ``ddof=1``; the
     mean-difference term does not depend on ddof, so the two differ slightly.
 
-    Degenerate cases: fewer than 2 values or any NaN -> ``ValueError``. Zero denominator
+    Degenerate cases: fewer than 2 values, any NaN or any +-inf -> ``ValueError``. Zero denominator
     (both sequences constant with equal means) -> 1.0 if the sequences are identical, else 0.0.
     One constant sequence and one varying -> 0.0 (cov = 0).
 

@@ -79,7 +79,13 @@ def test_mean_shift_lowers_ccc_not_pcc() -> None:
 @pytest.mark.parametrize("fn", [ccc, pcc])
 @pytest.mark.parametrize(
     ("t", "p", "match"),
-    [([1.0], [1.0], "at least 2"), ([1.0, np.nan], [1.0, 2.0], "NaN"), ([1.0, 2.0], [1.0], "has")],
+    [
+        ([1.0], [1.0], "at least 2"),
+        ([1.0, np.nan], [1.0, 2.0], "NaN"),
+        ([1.0, 2.0], [1.0], "has"),
+        ([1.0, 2.0, 3.0], [1.0, np.inf, 2.0], "infinite values .0 in y_true, 1 in y_pred"),
+        ([-np.inf, 2.0], [1.0, 2.0], "infinite"),
+    ],
 )
 def test_invalid_input_raises(fn: Callable[..., float], t: list, p: list, match: str) -> None:
     with pytest.raises(ValueError, match=match):

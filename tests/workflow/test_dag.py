@@ -43,7 +43,7 @@ def _snakemake(workdir: Path, *args: str, check: bool = True) -> subprocess.Comp
         "2",
         *args,
     ]
-    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=3000)
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=4500)
     if check and proc.returncode != 0:
         raise AssertionError(f"snakemake failed:\n{proc.stdout[-4000:]}\n{proc.stderr[-6000:]}")
     return proc

@@ -202,7 +202,7 @@ def _standardised(recs: D.Recordings, train_items: Sequence[str]) -> D.Recording
     )
 
 
-def _tsne_frames(rec: D.Recordings, shift: int, target: int, points: int) -> list[np.ndarray]:
+def _tsne_frames(rec: D.Recordings, shift: int, points: int) -> list[np.ndarray]:
     """Evenly spaced feature frames of each recording (about ``points`` in all) that have a
     shifted label."""
     total = sum(max(len(x) - shift, 0) for x in rec.x)
@@ -348,7 +348,7 @@ def _recola_tsne(
     systems: dict[str, list[tuple[str, np.ndarray, np.ndarray]]] = {"classic": [], "emobed": []}
     for m, key in ((spec.target, "classic_target"), (spec.aux, "classic_aux")):
         rec = split[m]["dev"]
-        frames = _tsne_frames(rec, shift, ti, points)
+        frames = _tsne_frames(rec, shift, points)
         classic = load_models(Path(ctx.path(key)).with_name("model.pt"))[0][target].to(device)
         systems["classic"].append(
             (m, *_embed_points(classic, m, rec, frames, shift, ti, thresholds[spec.target], device))

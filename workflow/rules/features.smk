@@ -103,7 +103,9 @@ rule logmel_segments:
 
 rule face_crops:
     """Face detection (Viola-Jones) and crops: eye-normalised 150x110 (zhang) or 96x96
-    (tzirakis), cached per video; the output is the manifest with detection statistics.
+    (tzirakis); or dlib HOG detection and frontal-aligned 256x256 crops (aminbeidokhti, with
+    centred squares for clips without a face); cached per video; the output is the manifest
+    with detection statistics.
     """
     input:
         root=corpus_root,
@@ -115,7 +117,7 @@ rule face_crops:
     benchmark:
         f"{R}/benchmarks/face_crops/{{corpus}}/{{kind}}.tsv"
     wildcard_constraints:
-        kind="zhang|tzirakis",
+        kind="zhang|tzirakis|aminbeidokhti",
     conda:
         ENV
     params:

@@ -73,14 +73,16 @@ def logmel_cache_key(*, length: int, shift: int) -> str:
 
 
 def faces_cache_key(kind: str, fps_out: float | None = None) -> str:
-    """Key of the face-crop caches (Haar detector, ``kind`` of crop, frames kept per second:
-    None = every frame)."""
+    """Key of the face-crop caches (detector: ``"dlib-hog"`` for ``aminbeidokhti``, whose Haar
+    fallback keeps OpenCV in the key too, ``"haar"`` otherwise; ``kind`` of crop; frames kept
+    per second: None = every frame)."""
     from emorepro.features import faces
 
+    dlib = kind == "aminbeidokhti"
     return cache_key(
         "faces",
-        config={"kind": kind, "detector": "haar", "fps_out": fps_out},
-        libraries=(OPENCV, *VIDEO_LIBRARIES),
+        config={"kind": kind, "detector": "dlib-hog" if dlib else "haar", "fps_out": fps_out},
+        libraries=(OPENCV, *((DLIB,) if dlib else ()), *VIDEO_LIBRARIES),
         modules=(faces, media, face_crops_step),
     )
 
@@ -372,9 +374,12 @@ def face_crops_step(
     files: CorpusFiles, out: Path | str, *, kind: str, fps_out: float | None = None
 ) -> pd.DataFrame:
     """Face crops of every item's video (``zhang``: eye-normalised 150x110; ``tzirakis``:
-    96x96), cached per item as ``.npz`` (``crops`` uint8 (n_frames, h, w, 3)); the output
-    is a manifest with the per-item detection statistics (``fps`` and ``step`` say which
-    frames were kept: every ``round(fps_video / fps_out)``-th, all when ``fps_out`` is None)."""
+    96x96; ``aminbeidokhti``: dlib-detected, frontal-aligned 256x256), cached per item as
+    ``.npz`` (``crops`` uint8 (n_frames, h, w, 3)); the output is a manifest with the per-item
+    detection statistics (``fps`` and ``step`` say which frames were kept: every
+    ``round(fps_video / fps_out)``-th, all when ``fps_out`` is None; ``aminbeidokhti`` adds
+    ``detector_dlib``, ``detector_haar`` and ``no_face``, the clips without any face, which
+    get centred squares and are counted in the log)."""
     from emorepro.features.faces import video_face_crops
 
     def compute(path: Path) -> dict[str, np.ndarray]:
@@ -387,7 +392,16 @@ def face_crops_step(
 
     key = faces_cache_key(kind, fps_out)
     items = files.items("video_path", key)
-    return npz_manifest(f"faces ({kind})", items, out, compute, describe)
+    frame = npz_manifest(f"faces ({kind})", items, out, compute, describe)
+    if "no_face" in frame:
+        n_none = int(frame["no_face"].sum())
+        (log.warning if n_none else log.info)(
+            "%s: %d of %d clips had no face (centred-square crops)",
+            files.corpus,
+            n_none,
+            len(frame),
+        )
+    return frame
 
 
 def landmark_model_step(out: Path | str, *, seed: int) -> Path:

@@ -234,3 +234,53 @@ _POOLING_TEXT = {"pooled": "pooled over partition", "per_recording": "mean over 
 
 #: The AVEC 2016 convention every continuous result of emorepro uses (pooled, ddof=0).
 CCC_POOLED = MetricVariant("ccc", "pooled", 0)
+
+
+def top_k(scores: object, *, k: int = 20) -> tuple[np.ndarray, np.ndarray]:
+    """Per row of ``scores`` (n, C): the ``k`` highest-scoring classes and their scores, in
+    decreasing order (ties: lower class index first). Returns ((n, k) int, (n, k) float)."""
+    s = np.asarray(scores, dtype=np.float64)
+    if s.ndim != 2 or s.shape[1] < 1:
+        raise ValueError(f"scores must be (n_items, n_classes), got shape {s.shape}")
+    if not np.all(np.isfinite(s)):
+        raise ValueError("scores hold NaN or +-inf")
+    k = min(int(k), s.shape[1])
+    if k < 1:
+        raise ValueError(f"k must be >= 1, got {k}")
+    order = np.argsort(-s, axis=1, kind="stable")[:, :k]
+    return order, np.take_along_axis(s, order, axis=1)
+
+
+def gap(
+    labels: Sequence[Sequence[int]],
+    classes: object,
+    scores: object,
+    *,
+    n_positives: int | None = None,
+) -> float:
+    """Global Average Precision of the YouTube-8M challenge (GAP@k).
+
+    Every item contributes its top-k (class, score) pairs (``classes``, ``scores``: (n, k)
+    from :func:`top_k`); all pairs are pooled and sorted by decreasing score (stable), and
+    GAP = sum_i p(i) * dr(i), with p(i) the precision of the first i pairs and dr(i) =
+    [pair i is a true label] / N, N = the number of true labels of all items (``n_positives``
+    overrides it), as the starter code's ``AveragePrecisionCalculator``. Items without any
+    label count in N with 0. 0 positives -> 0.
+    """
+    cls = np.asarray(classes, dtype=np.int64)
+    sc = np.asarray(scores, dtype=np.float64)
+    if cls.shape != sc.shape or cls.ndim != 2 or len(cls) != len(labels):
+        raise ValueError(
+            f"classes {cls.shape} and scores {sc.shape} must be (n, k) for n={len(labels)} items"
+        )
+    hit = np.asarray(
+        [[int(c) in set(map(int, lab)) for c in row] for lab, row in zip(labels, cls, strict=True)],
+        dtype=bool,
+    ).ravel()
+    n_pos = sum(len(set(map(int, lab))) for lab in labels) if n_positives is None else n_positives
+    if n_pos <= 0:
+        return 0.0
+    order = np.argsort(-sc.ravel(), kind="stable")
+    hit = hit[order]
+    precision = np.cumsum(hit) / np.arange(1, len(hit) + 1)
+    return float((precision * hit).sum() / n_pos)

@@ -57,6 +57,38 @@ def fixed_partition(index: pd.DataFrame) -> pd.DataFrame:
     return _sheet([(0, r.item_id, r.subject, r.partition) for r in part.itertuples()])
 
 
+#: Aminbeidokhti (2020, Sec. 3.3.1): "we use 3844 training shards and 3000 validation shards
+#: for training. We randomly select 200 shards from the rest of 844 validation shards"
+YT8M_VALIDATE_SHARDS, YT8M_TRAIN_VALIDATE, YT8M_EVAL = 3844, 3000, 200
+
+
+def shard_holdout(index: pd.DataFrame, *, seed: int) -> pd.DataFrame:
+    """YouTube-8M shard protocol (one fold): every ``train`` shard's videos and a seeded
+    3000/3844 share of the ``validate`` shards train; of the remaining validate shards a
+    200/844 share (at least one) is the held-out evaluation set (role ``dev``); the rest is
+    unused. Shards come from the index' ``feature_path``; the training share is capped so that
+    at least one validate shard is held out."""
+    if "feature_path" not in index.columns:
+        raise ConfigError("yt8m_shards needs an index with feature_path (the shard of a video)")
+    val = sorted({str(p) for p in index.loc[index["partition"] == "dev", "feature_path"]})
+    if not val:
+        raise ConfigError("yt8m_shards: the corpus has no validate*.tfrecord shard")
+    rng = np.random.default_rng([int(seed), 8, 3844])
+    order = [val[i] for i in rng.permutation(len(val))]
+    n_train = min(round(YT8M_TRAIN_VALIDATE / YT8M_VALIDATE_SHARDS * len(val)), len(val) - 1)
+    rest = len(val) - n_train
+    denominator = YT8M_VALIDATE_SHARDS - YT8M_TRAIN_VALIDATE
+    n_eval = max(1, round(YT8M_EVAL / denominator * rest))
+    role_of = {p: "train" for p in order[:n_train]}
+    role_of.update({p: "dev" for p in order[n_train : n_train + n_eval]})
+    rows = []
+    for r in index.itertuples():
+        role = "train" if r.partition == "train" else role_of.get(str(r.feature_path))
+        if role is not None:
+            rows.append((0, r.item_id, r.subject, role))
+    return _sheet(rows)
+
+
 def loso(index: pd.DataFrame) -> pd.DataFrame:
     """Leave-one-subject-out: fold *i* tests subject *i* (sorted) and trains on the rest."""
     subjects = sorted(index["subject"].unique())
@@ -167,6 +199,7 @@ PROTOCOLS: dict[str, tuple[str, ...]] = {
     "loso": ("rml", "enterface05", "emodb"),
     "logso": ("baum1s",),
     "official": ("omg_emotion", "afew", "yt8m"),
+    "yt8m_shards": ("yt8m",),
 }
 
 
@@ -190,6 +223,8 @@ def make_sheet(
         sheet = stratified_split(index, sizes=recola46_sizes, seed=seed)
     elif protocol == "loso":
         sheet = loso(index)
+    elif protocol == "yt8m_shards":
+        sheet = shard_holdout(index, seed=seed)
     elif protocol == "logso":
         sheet = logso(index, k=logso_groups, seed=seed)
     else:

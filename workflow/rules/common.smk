@@ -15,7 +15,7 @@ from emorepro.plan import (
     job_settings,
     plan_results,
 )
-from emorepro.protocols import protocols_for
+from emorepro.protocols import PROTOCOLS, protocols_for
 
 CFG = validate_config(config, source="benchmarks/config.yaml (+ --config overrides)")
 R = CFG["results"]
@@ -47,7 +47,7 @@ FAMILY_FIGURES = sorted({k for f in family_ids() for k in get_family(f).figure_k
 
 wildcard_constraints:
     corpus="|".join(CORPORA),
-    protocol="[a-z0-9]+",
+    protocol="|".join(PROTOCOLS),
     feature_set="[A-Za-z0-9_]+",
     audio_set="eGeMAPSv02|ComParE_2016",
     family="|".join(family_ids()),

@@ -39,7 +39,9 @@ def test_families_are_the_folders_of_the_package() -> None:
 
 
 def test_unknown_family_lists_the_registered_ones() -> None:
-    with pytest.raises(ConfigError, match="unknown paper family 'nope'; registered: baselines"):
+    with pytest.raises(
+        ConfigError, match="unknown paper family 'nope'; registered: aminbeidokhti2020, baselines"
+    ):
         get_family("nope")
     with pytest.raises(ConfigError, match="<family>/<name>"):
         parse_experiment("speech000_ccc")
@@ -69,6 +71,7 @@ def test_grammar_states_task_figures_and_training(experiment, task, figures, tra
         "baselines/svr",
         "baselines/blstm_l1_eGeMAPSv02",
         "han_emobed/x",
+        "aminbeidokhti2020/vgg19_tp",
     ],
 )
 def test_grammar_refuses_unknown_names(bad: str) -> None:
@@ -91,8 +94,13 @@ def test_plan_is_the_card_rows_plus_the_families_extra_runs(config, cards) -> No
     assert pp in rels and pp.rsplit("/", 1)[0] in rels
     # extra runs: the SVM on every configured categorical corpus, not only the carded one
     assert "experiments/baselines/svm_eGeMAPSv02/rml/loso" in rels
-    # pending rows (families without experiments yet) are never planned
-    assert not any(k.family == "aminbeidokhti2020" for k in keys)
+    # Aminbeidokhti: 8 AFEW networks, 7 designs on YouTube-8M, 7 on RECOLA (+7 post-processed)
+    amin = {k.rel for k in keys if k.family == "aminbeidokhti2020"}
+    assert len(amin) == 8 + 7 + 7 + 7
+    assert "experiments/aminbeidokhti2020/augmented_ensemble_multilabel/yt8m/yt8m_shards" in amin
+    assert (
+        "experiments/aminbeidokhti2020/centralnet/recola_avec2016/avec2016/pp-tzirakis2017" in amin
+    )
     # an EmoBed card row brings the runs it reads (joint, triplet, both classic systems)
     han = {k.rel for k in keys if k.family == "han_emobed"}
     assert "experiments/han_emobed/emobed_geo_audio/recola_avec2016/avec2016/pp-han2018" in han
@@ -133,7 +141,7 @@ def test_plan_follows_enabled_exclude_and_the_configured_corpora(config, cards) 
     keys = plan_results(cfg, cards)
     assert "tzirakis2017" not in {k.family for k in keys}
     assert "rml" not in {k.corpus for k in keys}
-    for family in ("baselines", "zhang2018", "han_emobed"):
+    for family in ("baselines", "zhang2018", "han_emobed", "aminbeidokhti2020"):
         del cfg["families"][family]
     assert plan_results(cfg, cards) == []
 

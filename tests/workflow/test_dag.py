@@ -86,8 +86,16 @@ def test_outputs_exist(run: Path) -> None:
         "recola_avec2016",
         "recola_full",
         "omg_emotion",
+        "afew",
+        "yt8m",
     }
-    assert set(table["family"]) == {"baselines", "tzirakis2017", "zhang2018", "han_emobed"}
+    assert set(table["family"]) == {
+        "baselines",
+        "tzirakis2017",
+        "zhang2018",
+        "han_emobed",
+        "aminbeidokhti2020",
+    }
     assert set(table["task"]) == {"classification", "regression", "analysis"}
     assert table["corpus source"].str.startswith("synthetic twin (scale tiny").all()
     index_page = (res / "index.md").read_text()
@@ -297,6 +305,7 @@ def test_paper_profile_dry_runs(tmp_path: Path) -> None:
     cfg["families"]["tzirakis2017"]["profile"] = "paper"
     cfg["families"]["zhang2018"]["profile"] = "paper"
     cfg["families"]["han_emobed"]["profile"] = "paper"
+    cfg["families"]["aminbeidokhti2020"]["profile"] = "paper"
     work = _workdir(tmp_path, families=cfg["families"])
     proc = _snakemake(work, "-n")
     zhang = re.findall(
@@ -317,6 +326,13 @@ def test_paper_profile_dry_runs(tmp_path: Path) -> None:
         r"wildcards: family=han_emobed, name=\w+, corpus=(\w+), protocol=\w+\n", proc.stdout
     )
     assert sorted(set(han)) == ["omg_emotion", "recola_avec2016"] and len(han) == 23
+    # Aminbeidokhti: 8 AFEW networks, 7 fusion designs on YouTube-8M and on RECOLA
+    amin = re.findall(
+        r"wildcards: family=aminbeidokhti2020, name=[\w.]+, corpus=(\w+), protocol=\w+\n",
+        proc.stdout,
+    )
+    assert {c: amin.count(c) for c in set(amin)} == {"afew": 8, "yt8m": 7, "recola_avec2016": 7}
+    assert "kind=aminbeidokhti" in proc.stdout
     cfg["families"]["tzirakis2017"]["profile"] = "huge"
     bad = _workdir(tmp_path / "bad", families=cfg["families"])
     proc = _snakemake(bad, "-n", check=False)
@@ -499,6 +515,54 @@ def test_han_emobed_tables_and_figures_come_from_runs(run: Path) -> None:
     )
     assert "stand-in for VGG-Face fc7" in video["params"]["features"]["video"]
     assert 0.0 <= video["metrics"]["f1_uap_uar"] <= 1.0
+
+
+def test_aminbeidokhti_tables_and_figures_come_from_runs(run: Path) -> None:
+    """All 24 own cells of Aminbeidokhti's Tables 2.1-3.2 are filled by runs of the tiny
+    profile; Figs. 2.3 and 3.5 are drawn from the runs; the attention is measured; the AFEW
+    rows say the trunk was randomly initialised; RECOLA rows are post-processed."""
+    tables = run / "results/tables/aminbeidokhti2020"
+    n_own = 0
+    for table_id in ("table_2_1", "table_2_2", "table_3_1", "table_3_2"):
+        table = pd.read_csv(tables / f"{table_id}.csv")
+        own = table[table["origin"] == "own"]
+        assert own["reproduced"].notna().all(), (table_id, own[own["reproduced"].isna()])
+        assert own["corpus source"].str.startswith("synthetic twin (scale tiny").all()
+        n_own += len(own)
+    assert n_own == 24
+    base = run / "results/experiments/aminbeidokhti2020"
+    figures = run / "results/figures/experiments/aminbeidokhti2020"
+    attention = figures / "vgg16_tp_sa_h2_r1/afew/official/attention.png"
+    gates = figures / "augmented_ensemble_multilabel/yt8m/yt8m_shards/gates.png"
+    for png in (attention, gates):
+        assert png.read_bytes()[:4] == b"\x89PNG", png
+    sa = json.loads((base / "vgg16_tp_sa_h2_r1/afew/official/metrics.json").read_text())
+    assert "random initialisation" in sa["params"]["trunk"]
+    mass, area = (sa["metrics"][f"attention.mouth_brow_{k}"] for k in ("mass", "area"))
+    assert 0 < mass < 1 and 0 < area < 1
+    assert len(sa["extra"]["fig2_3"]["importance_0_100"]) == len(
+        sa["extra"]["fig2_3"]["frame_probs"]
+    )
+    manifest = pd.read_parquet(run / "results/features/afew/faces_aminbeidokhti.parquet")
+    assert "no_face" in manifest.columns and len(manifest) == 42
+    ae = json.loads(
+        (base / "augmented_ensemble_multilabel/yt8m/yt8m_shards/metrics.json").read_text()
+    )
+    assert 0 < ae["metrics"]["gap"] <= 1 and len(ae["extra"]["gates"]["classes"]) == 4
+    sheet = pd.read_csv(run / "results/folds/yt8m/yt8m_shards.csv")
+    assert set(sheet["role"]) == {"train", "dev"}
+    pp = json.loads(
+        (
+            base / "augmented_ensemble/recola_avec2016/avec2016/pp-tzirakis2017/metrics.json"
+        ).read_text()
+    )
+    assert (
+        pp["metrics"]["arousal.dev.ccc"]
+        >= json.loads(
+            (base / "augmented_ensemble/recola_avec2016/avec2016/metrics.json").read_text()
+        )["metrics"]["arousal.dev.ccc"]
+        - 1e-9
+    )
 
 
 def torch_load(path: Path) -> dict:

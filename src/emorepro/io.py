@@ -92,15 +92,6 @@ def read_cache_arrays(path: Path | str, keys: tuple[str, ...], *, rule: str) -> 
         ) from None
 
 
-def cached_frame(path: Path, compute: Callable[[], pd.DataFrame]) -> pd.DataFrame:
-    """The data frame cached at ``path``; computed and written (atomically) when absent."""
-    if path.exists():
-        return pd.read_parquet(path)
-    frame = compute()
-    write_parquet(path, frame)
-    return frame
-
-
 def cached_arrays(
     path: Path, compute: Callable[[], Mapping[str, np.ndarray]]
 ) -> dict[str, np.ndarray]:

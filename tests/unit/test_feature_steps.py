@@ -7,11 +7,14 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pyarrow.parquet as pq
 import pytest
+import soundfile as sf
 
 from emorepro.corpora.index import read_index, write_index
+from emorepro.errors import CorruptInputError
 from emorepro.steps.data import index_step
-from emorepro.steps.features import CorpusFiles, face_crops_step, logmel_step
+from emorepro.steps.features import CorpusFiles, face_crops_step, logmel_step, windowed_step
 from emorepro.synth import generate_corpus
 
 
@@ -126,3 +129,143 @@ def test_progress_lines_every_item_for_long_recordings(n: int, logged: list[int]
     lines = [r.getMessage() for r in caplog.records]
     assert [int(m.split(": ")[1].split("/")[0]) for m in lines] == logged
     assert lines[-1].startswith(f"faces x: {n}/{n} items (") and "s left)" in lines[-1]
+
+
+# ----------------------------------------------------------------------------------------------
+# windowed functionals: streamed per recording, computed in worker processes
+
+SR = 16000
+WINDOW = {"feature_set": "eGeMAPSv02", "window_s": 2.0, "hop_s": 0.04}
+
+
+def _fake_recola(root: Path, durations: list[float]) -> Path:
+    """Audio and gold standard of a tiny recola_avec2016 layout; returns the index CSV."""
+    from emorepro.corpora.index import make_index
+    from emorepro.synth.layouts.recola_avec2016 import write_arff
+
+    rows = []
+    for i, seconds in enumerate(durations):
+        name = f"train_{i + 1}"
+        rng = np.random.default_rng(i)
+        t = np.arange(round(seconds * SR)) / SR
+        x = 0.3 * np.sin(2 * np.pi * (150 + 20 * i) * t) + 0.02 * rng.standard_normal(t.size)
+        (root / "recordings_audio").mkdir(parents=True, exist_ok=True)
+        sf.write(root / "recordings_audio" / f"{name}.wav", x.astype(np.float32), SR)
+        n_labels = round(seconds / 0.04) + 1 + (3 if i == 1 else 0)  # one with 3 extra frames
+        for dim in ("arousal", "valence"):
+            write_arff(root / "ratings_gold_standard" / dim / f"{name}.arff", name,
+                       rng.uniform(-1, 1, n_labels))  # fmt: skip
+        rows.append({"item_id": name, "corpus": "recola_avec2016", "subject": name,
+                     "audio_path": f"recordings_audio/{name}.wav",
+                     "arousal_path": f"ratings_gold_standard/arousal/{name}.arff",
+                     "valence_path": f"ratings_gold_standard/valence/{name}.arff",
+                     "partition": "train", "duration_s": seconds, "sample_rate": SR})  # fmt: skip
+    index = root.parent / "index.csv"
+    write_index(make_index(rows), index)
+    return index
+
+
+@pytest.fixture(scope="module")
+def recola(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    root = tmp_path_factory.mktemp("recola") / "recola_avec2016"
+    return root, _fake_recola(root, [3.0, 2.52, 4.0])
+
+
+def _one_shot_reference(root: Path, index: Path) -> pd.DataFrame:
+    """The previous windowed_step: every recording in memory (float64), one pd.concat."""
+    from emorepro import media
+    from emorepro.corpora import get_adapter
+    from emorepro.features.opensmile_features import windowed_functionals
+
+    adapter = get_adapter("recola_avec2016")
+    parts = []
+    for row in read_index(index).to_dict(orient="records"):
+        labels = adapter.read_labels(root, row)
+        signal, sr = media.read_audio(root / row["audio_path"])
+        feats = windowed_functionals(signal, sr, **WINDOW).astype(np.float64)
+        n = min(len(feats), len(labels))
+        part = feats.iloc[:n].reset_index(drop=True)
+        part.insert(0, "time_s", labels["time_s"].to_numpy()[:n])
+        part.insert(0, "item_id", row["item_id"])
+        part["arousal"] = labels["arousal"].to_numpy()[:n]
+        part["valence"] = labels["valence"].to_numpy()[:n]
+        parts.append(part)
+    return pd.concat(parts, ignore_index=True)
+
+
+@pytest.mark.parametrize(("threads", "rows_per_group"), [(1, 1000), (2, 1000), (1, 16)])
+def test_windowed_step_streams_the_one_shot_table(
+    recola: tuple[Path, Path],
+    tmp_path: Path,
+    threads: int,
+    rows_per_group: int,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Per-recording, row-group-wise writing gives the table the one-shot concat gave."""
+    monkeypatch.setattr("emorepro.steps.features._ROWS_PER_GROUP", rows_per_group)
+    root, index = recola
+    files = CorpusFiles("recola_avec2016", root, index, tmp_path / "cache")
+    out = windowed_step(files, tmp_path / "w.parquet", **WINDOW, threads=threads)
+    assert out == tmp_path / "w.parquet"
+    meta = pq.ParquetFile(out).metadata
+    # written recording after recording, in row groups of at most rows_per_group rows
+    assert meta.num_row_groups == sum(-(-n // rows_per_group) for n in (75, 63, 100))
+    got = pd.read_parquet(out)
+    ref = _one_shot_reference(root, index)
+    assert list(got.columns) == list(ref.columns)
+    feats = [c for c in ref.columns if c not in ("item_id", "time_s", "arousal", "valence")]
+    assert (got[feats].dtypes == np.float32).all()  # openSMILE's own precision
+    assert (got[["time_s", "arousal", "valence"]].dtypes == np.float64).all()
+    # equal values: float32 -> float64 is exact, so nothing changes but the storage type
+    pd.testing.assert_frame_equal(got.astype({c: np.float64 for c in feats}), ref,
+                                  check_dtype=False, check_exact=True)  # fmt: skip
+    assert list(got.groupby("item_id", sort=False).size()) == [75, 63, 100]
+    # a rerun reuses every cached recording (same bytes, mtimes unchanged)
+    caches = sorted(files.items("audio_path", "x").cache.parent.parent.rglob("*.parquet"))
+    mtimes = [p.stat().st_mtime_ns for p in caches]
+    again = windowed_step(files, tmp_path / "w2.parquet", **WINDOW, threads=threads)
+    pd.testing.assert_frame_equal(pd.read_parquet(again), got)
+    assert [p.stat().st_mtime_ns for p in caches] == mtimes
+
+
+@pytest.mark.parametrize("threads", [1, 2])
+@pytest.mark.parametrize("kind", ["one_sample", "garbage"])
+def test_windowed_step_corrupt_recording_names_the_file(
+    tmp_path: Path, threads: int, kind: str
+) -> None:
+    root = tmp_path / "recola_avec2016"
+    index = _fake_recola(root, [2.0, 2.0, 2.0])
+    bad = root / "recordings_audio" / "train_2.wav"
+    if kind == "one_sample":
+        sf.write(bad, np.zeros(1, np.float32), SR)
+    else:
+        bad.write_bytes(b"RIFF\x00\x00\x00\x00WAVEnot audio")
+    files = CorpusFiles("recola_avec2016", root, index, tmp_path / "cache")
+    with pytest.raises(CorruptInputError, match=r"train_2\.wav") as err:
+        windowed_step(files, tmp_path / "w.parquet", **WINDOW, threads=threads)
+    assert err.value.path == bad
+    assert not (tmp_path / "w.parquet").exists()
+    assert not list(tmp_path.glob(".w.parquet*"))  # no partial output either
+
+
+def test_functionals_step_table_equals_per_item_functionals(
+    recola: tuple[Path, Path], tmp_path: Path
+) -> None:
+    """The pyarrow-written table (and its cached rerun) == functionals() of each file."""
+    from emorepro import media
+    from emorepro.features.opensmile_features import functionals
+    from emorepro.steps.features import functionals_step
+
+    root, index = recola
+    files = CorpusFiles("recola_avec2016", root, index, tmp_path / "cache")
+    frame = functionals_step(files, tmp_path / "f.parquet", feature_set="eGeMAPSv02")
+    rows = read_index(index).to_dict(orient="records")
+    ref = pd.DataFrame([functionals(*media.read_audio(root / r["audio_path"])) for r in rows])
+    ref = ref.reset_index(drop=True).assign(item_id=[r["item_id"] for r in rows])
+    ref.columns = [str(c) for c in ref.columns]
+    got = pd.read_parquet(tmp_path / "f.parquet")
+    pd.testing.assert_frame_equal(got, ref, check_exact=True, check_dtype=False)
+    pd.testing.assert_frame_equal(frame, ref, check_exact=True, check_dtype=False)
+    again = functionals_step(files, tmp_path / "g.parquet", feature_set="eGeMAPSv02")
+    pd.testing.assert_frame_equal(again, frame)
+    assert (got.drop(columns="item_id").dtypes == np.float64).all()

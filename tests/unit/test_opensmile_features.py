@@ -109,3 +109,32 @@ def test_windowed_matches_direct_functionals_in_the_middle(
 def test_windowed_rejects_off_grid_parameters(signal: np.ndarray) -> None:
     with pytest.raises(ValueError, match="multiples"):
         windowed_functionals(signal, SR, window_s=4.0, hop_s=0.045)
+
+
+def _reference_windowed(
+    signal: np.ndarray, sr: int, *, feature_set: str, window_s: float, hop_s: float
+) -> pd.DataFrame:
+    """The previous implementation's values: pad, one process_signal, float64 upcast."""
+    from emorepro.features.opensmile_features import _windowed_smile
+
+    n = math.ceil(round(signal.size / sr / hop_s, 6))
+    half, hop = round(window_s / 2 * sr), round(hop_s * sr)
+    xp = np.pad(signal.astype(np.float32), (half, half + hop), mode="reflect")
+    df = _windowed_smile(feature_set, window_s, hop_s).process_signal(xp, sr)
+    return df.iloc[:n].reset_index(drop=True).astype(np.float64)
+
+
+@pytest.mark.parametrize(
+    ("duration_s", "seed", "feature_set"),
+    [(3.0, 1, "eGeMAPSv02"), (4.52, 2, "eGeMAPSv02"), (2.0, 3, "ComParE_2016")],
+)
+def test_windowed_values_equal_raw_process_signal(
+    duration_s: float, seed: int, feature_set: str
+) -> None:
+    """float32 output == openSMILE's own values bit for bit (the float64 upcast is exact)."""
+    x = _voice(duration_s, seed)
+    got = windowed_functionals(x, SR, feature_set=feature_set, window_s=2.0, hop_s=0.04)
+    ref = _reference_windowed(x, SR, feature_set=feature_set, window_s=2.0, hop_s=0.04)
+    assert (got.dtypes == np.float32).all()
+    assert list(got.columns) == [str(c) for c in ref.columns]
+    np.testing.assert_array_equal(got.to_numpy(np.float64), ref.to_numpy())

@@ -15,4 +15,5 @@ with job_log(snakemake.log[0]):
         feature_set=snakemake.wildcards.audio_set,
         window_s=snakemake.params.window_s,
         hop_s=snakemake.params.hop_s,
+        threads=snakemake.threads,
     )

@@ -9,24 +9,29 @@ extractor below), so a change to any of them selects a fresh cache directory.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import logging
+import multiprocessing as mp
 import os
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
 
 from emorepro import media
 from emorepro.corpora import get_adapter
 from emorepro.corpora.index import read_index
 from emorepro.errors import ConfigError, CorruptInputError
 from emorepro.features.cache import cache_key
-from emorepro.io import cached_arrays, cached_frame, file_digest, write_parquet
+from emorepro.io import atomic_write, cached_arrays, file_digest, write_parquet
 from emorepro.progress import Progress
 from emorepro.protocols import read_sheet
 
@@ -51,12 +56,16 @@ def opensmile_cache_key(feature_set: str, level: str, **params: float) -> str:
     """Key of the openSMILE caches; ``level``: functionals, windowed or lld_label_rate."""
     from emorepro.features import opensmile_features
 
-    steps = {"functionals": functionals_step, "windowed": windowed_step, "lld_label_rate": lld_step}
+    steps: dict[str, tuple[Callable[..., object], ...]] = {
+        "functionals": (functionals_step,),
+        "windowed": (windowed_step, windowed_frame),
+        "lld_label_rate": (lld_step,),
+    }
     return cache_key(
         f"opensmile:{feature_set}",
         config={"level": level, **params},
         libraries=("opensmile", *AUDIO_LIBRARIES),
-        modules=(opensmile_features, media, steps[level]),
+        modules=(opensmile_features, media, *steps[level]),
     )
 
 
@@ -145,13 +154,6 @@ def each_item(
     return results
 
 
-def write_table(out: Path | str, parts: list[pd.DataFrame]) -> pd.DataFrame:
-    """Concatenate per-item tables (fresh row index) and write them as Parquet."""
-    frame = pd.concat(parts, ignore_index=True)
-    write_parquet(out, frame)
-    return frame
-
-
 @dataclass(frozen=True)
 class CorpusFiles:
     """What every per-item feature step reads: a corpus (its name, its root folder, its
@@ -195,42 +197,157 @@ def label_rate_table(
     items: ItemSource,
     out: Path | str,
     compute: Callable[[Path, pd.DataFrame], pd.DataFrame],
-) -> pd.DataFrame:
+    *,
+    threads: int = 1,
+) -> Path:
     """Per-recording features at the 40 ms label rate, joined with the gold standard.
 
     ``compute(path, labels)`` returns one row per label frame (cached per recording under
     ``items.cache``); rows beyond the shorter of features and labels are dropped, with a
     warning when they differ by more than 2 frames. Output columns: ``item_id, time_s,
-    <features>, arousal, valence``.
+    <features>, arousal, valence``; feature columns keep the dtype ``compute`` returns.
+
+    Memory scales with one recording, not the corpus: each recording's rows are read back
+    from its cache file, joined and written in row groups of ``_ROWS_PER_GROUP`` rows.
+    ``threads > 1`` computes the missing cache files in that many forked worker processes
+    (``compute`` must then be picklable: a module-level function or a ``functools.partial``
+    of one); the output is the same for any ``threads``. Returns ``out``.
     """
     adapter = get_adapter(items.corpus)
+    rows = read_index(items.index_csv).to_dict(orient="records")
+    if not rows:
+        raise CorruptInputError(items.index_csv, "the index lists no recordings", fix="rebuild it")
 
-    def one(row: dict[str, Any]) -> pd.DataFrame:
-        path = items.media_path(row)
-        labels = adapter.read_labels(Path(items.root), row)
-        feats = cached_frame(
-            items.cache / f"{row['item_id']}.parquet",
-            lambda: compute(path, labels).reset_index(drop=True),
+    def labels_of(row: dict[str, Any]) -> pd.DataFrame:
+        return adapter.read_labels(Path(items.root), row)
+
+    def cache_of(row: dict[str, Any]) -> Path:
+        return items.cache / f"{row['item_id']}.parquet"
+
+    def write(tmp: Path) -> None:
+        progress = Progress(f"{label} {items.corpus}", len(rows), "recordings")
+        writer: Any = None
+        ready = _cached_items(rows, labels_of, cache_of, items, compute, threads)
+        try:
+            for i, (row, labels) in enumerate(ready, 1):
+                for part in _label_rate_parts(row, labels, cache_of(row)):
+                    if writer is None:
+                        writer = pq.ParquetWriter(tmp, part.schema)
+                    elif not part.schema.equals(writer.schema):
+                        if part.schema.names != writer.schema.names:
+                            raise CorruptInputError(
+                                cache_of(row),
+                                "cached features name other columns than the first recording's",
+                                fix="delete this cache folder and rerun",
+                            )
+                        part = part.cast(writer.schema)
+                    writer.write_table(part)
+                progress.step(i)
+        finally:
+            if writer is not None:
+                writer.close()
+
+    return atomic_write(out, write)
+
+
+_ROWS_PER_GROUP = 1000
+"""Rows per Parquet row group of the label-rate tables and their caches: 40 s of 40 ms
+frames, 25 MB of ComParE_2016 float32 features; what a writer or reader buffers at once."""
+
+
+def _label_rate_parts(row: dict[str, Any], labels: pd.DataFrame, cache: Path) -> Iterator[pa.Table]:
+    """One recording's output rows, ``_ROWS_PER_GROUP`` at a time: cached features cut to the
+    label frames, with keys and gold standard (the columns and values of the former
+    ``pd.concat`` of all recordings)."""
+    source = pq.ParquetFile(cache)
+    n_feats = source.metadata.num_rows
+    n = min(n_feats, len(labels))
+    if abs(n_feats - len(labels)) > 2:
+        log.warning(
+            "%s: %d feature frames vs %d label frames; using the first %d",
+            row["item_id"],
+            n_feats,
+            len(labels),
+            n,
         )
-        n = min(len(feats), len(labels))
-        if abs(len(feats) - len(labels)) > 2:
-            log.warning(
-                "%s: %d feature frames vs %d label frames; using the first %d",
-                row["item_id"],
-                len(feats),
-                len(labels),
-                n,
-            )
-        part = feats.iloc[:n].reset_index(drop=True)
-        part.insert(0, "time_s", labels["time_s"].to_numpy()[:n])
-        part.insert(0, "item_id", row["item_id"])
-        part["arousal"] = labels["arousal"].to_numpy()[:n]
-        part["valence"] = labels["valence"].to_numpy()[:n]
-        return part
+    start = 0
+    for batch in source.iter_batches(batch_size=_ROWS_PER_GROUP):
+        stop = min(start + batch.num_rows, n)
+        if stop <= start:
+            break
+        feats = batch.slice(0, stop - start)
+        cols = {"item_id": pa.array([row["item_id"]] * (stop - start)),
+                "time_s": pa.array(labels["time_s"].to_numpy()[start:stop])}  # fmt: skip
+        cols.update(zip(feats.schema.names, feats.columns, strict=True))
+        for t in ("arousal", "valence"):
+            cols[t] = pa.array(labels[t].to_numpy()[start:stop])
+        yield pa.Table.from_arrays(list(cols.values()), names=list(cols))
+        start = stop
 
-    index = read_index(items.index_csv)
-    parts = each_item(f"{label} {items.corpus}", index, one, unit="recordings")
-    return write_table(out, parts)
+
+def _cached_items(
+    rows: list[dict[str, Any]],
+    labels_of: Callable[[dict[str, Any]], pd.DataFrame],
+    cache_of: Callable[[dict[str, Any]], Path],
+    items: ItemSource,
+    compute: Callable[[Path, pd.DataFrame], pd.DataFrame],
+    threads: int,
+) -> Iterator[tuple[dict[str, Any], pd.DataFrame]]:
+    """``(row, labels)`` in index order, each once its cache file exists (computed here, or
+    in ``threads`` worker processes that run ahead of the consumer)."""
+    todo = [r for r in rows if not cache_of(r).exists()]
+    workers = min(threads, len(todo))
+    if workers <= 1 or "fork" not in mp.get_all_start_methods():
+        for row in rows:
+            labels = labels_of(row)
+            if not cache_of(row).exists():
+                failure = _cache_item(cache_of(row), compute, items.media_path(row), labels)
+                _raise_from_worker(failure)
+            yield row, labels
+        return
+    # fork: the workers inherit the imported modules (no re-import, and no re-run of a
+    # Snakemake script's top level as spawn would do); each holds one recording at a time
+    pool = ProcessPoolExecutor(workers, mp_context=mp.get_context("fork"))
+    try:
+        pending = {
+            r["item_id"]: pool.submit(
+                _cache_item, cache_of(r), compute, items.media_path(r), labels_of(r)
+            )
+            for r in todo
+        }
+        for row in rows:
+            future = pending.pop(row["item_id"], None)
+            if future is not None:
+                _raise_from_worker(future.result())
+            yield row, labels_of(row)
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _cache_item(
+    target: Path,
+    compute: Callable[[Path, pd.DataFrame], pd.DataFrame],
+    path: Path,
+    labels: pd.DataFrame,
+) -> tuple[str, str] | None:
+    """Compute one recording's features and cache them; a ``CorruptInputError`` comes back
+    as ``(path, message)`` (the exception itself does not survive pickling)."""
+    try:
+        frame = compute(path, labels).reset_index(drop=True)
+        table = pa.Table.from_pandas(frame, preserve_index=False)  # no copy of the values
+        del frame
+        atomic_write(target, lambda p: pq.write_table(table, p, row_group_size=_ROWS_PER_GROUP))
+    except CorruptInputError as err:
+        return str(err.path), str(err)
+    return None
+
+
+def _raise_from_worker(failure: tuple[str, str] | None) -> None:
+    if failure is not None:
+        err = CorruptInputError.__new__(CorruptInputError)
+        Exception.__init__(err, failure[1])
+        err.path = Path(failure[0])
+        raise err
 
 
 def npz_manifest(
@@ -260,8 +377,11 @@ def npz_manifest(
 
 def functionals_step(files: CorpusFiles, out: Path | str, *, feature_set: str) -> pd.DataFrame:
     """openSMILE functionals per item (one row per item_id, then an ``item_id`` column),
-    cached per item as ``.npz`` (``values`` float64, ``names``): a one-row Parquet file of
-    ComParE's 6,373 columns costs about 1 s to write and read back, the ``.npz`` a few ms."""
+    cached per item as ``.npz`` (``values`` float64, ``names_utf8``: the feature names joined
+    by newlines, UTF-8 bytes): a one-row Parquet file of ComParE's 6,373 columns costs about
+    1 s to write and read back, the ``.npz`` a few ms (a numpy string array of the names
+    would take 1.5 MB of UTF-32 to compress per item). The table is written through pyarrow
+    column by column (pandas' ``to_parquet`` spends seconds on 6,373 columns)."""
     from emorepro.features.opensmile_features import functionals
 
     key = opensmile_cache_key(feature_set, "functionals")
@@ -273,23 +393,46 @@ def functionals_step(files: CorpusFiles, out: Path | str, *, feature_set: str) -
         def compute() -> dict[str, np.ndarray]:
             signal, sr = media.read_audio(path)
             values = functionals(signal, sr, feature_set=feature_set, source=str(path))
-            return {"values": values.to_numpy(np.float64), "names": values.index.to_numpy(str)}
+            names = "\n".join(map(str, values.index.tolist())).encode("utf-8")
+            return {
+                "values": values.to_numpy(np.float64),
+                "names_utf8": np.frombuffer(names, np.uint8),
+            }
 
         return cached_arrays(items.cache / f"{row['item_id']}.npz", compute)
 
     index = read_index(files.index_csv)
     arrays = each_item(f"functionals {files.corpus}", index, one)
-    names = arrays[0]["names"]
-    if any(not np.array_equal(a["names"], names) for a in arrays):
+    names = arrays[0]["names_utf8"]
+    if any(not np.array_equal(a["names_utf8"], names) for a in arrays):
         raise CorruptInputError(
             items.cache,
             "cached functionals name different features",
             fix="delete this cache folder and rerun",
         )
-    frame = pd.DataFrame(np.vstack([a["values"] for a in arrays]), columns=list(names))
-    frame["item_id"] = index["item_id"].to_list()
-    write_parquet(out, frame)
-    return frame
+    columns = bytes(names).decode("utf-8").split("\n")
+    values = np.vstack([a["values"] for a in arrays])
+    item_ids = index["item_id"].to_list()
+    table = pa.Table.from_arrays(
+        [*(pa.array(values[:, j]) for j in range(values.shape[1])), pa.array(item_ids)],
+        names=[*columns, "item_id"],
+    )
+    atomic_write(out, lambda p: pq.write_table(table, p))
+    frame = pd.DataFrame(values, columns=columns)
+    return frame.assign(item_id=item_ids)
+
+
+def windowed_frame(
+    path: Path, labels: pd.DataFrame, *, feature_set: str, window_s: float, hop_s: float
+) -> pd.DataFrame:
+    """Windowed functionals of one recording (float32, one row per ``hop_s``): what
+    :func:`windowed_step` caches per recording. Module level so worker processes can run it."""
+    from emorepro.features.opensmile_features import windowed_functionals
+
+    signal, sr = media.read_audio(path)
+    return windowed_functionals(
+        signal, sr, feature_set=feature_set, window_s=window_s, hop_s=hop_s, source=str(path)
+    )
 
 
 def windowed_step(
@@ -299,22 +442,21 @@ def windowed_step(
     feature_set: str,
     window_s: float,
     hop_s: float,
-) -> pd.DataFrame:
-    """Windowed functionals per label frame joined with the gold standard, one row per frame."""
-    from emorepro.features.opensmile_features import windowed_functionals
-
-    def compute(path: Path, labels: pd.DataFrame) -> pd.DataFrame:
-        signal, sr = media.read_audio(path)
-        return windowed_functionals(
-            signal, sr, feature_set=feature_set, window_s=window_s, hop_s=hop_s, source=str(path)
-        )
-
+    threads: int = 1,
+) -> Path:
+    """Windowed functionals per label frame joined with the gold standard, one row per frame
+    (feature columns float32, openSMILE's own precision); recordings are computed in
+    ``threads`` processes and written one at a time (:func:`label_rate_table`)."""
+    compute = functools.partial(
+        windowed_frame, feature_set=feature_set, window_s=window_s, hop_s=hop_s
+    )
     key = opensmile_cache_key(feature_set, "windowed", window_s=window_s, hop_s=hop_s)
     items = files.items("audio_path", key)
-    return label_rate_table(f"windowed {feature_set} functionals", items, out, compute)
+    label = f"windowed {feature_set} functionals"
+    return label_rate_table(label, items, out, compute, threads=threads)
 
 
-def lld_step(files: CorpusFiles, out: Path | str, *, feature_set: str) -> pd.DataFrame:
+def lld_step(files: CorpusFiles, out: Path | str, *, feature_set: str) -> Path:
     """openSMILE LLDs averaged into each 40 ms label frame, joined with the gold standard.
 
     One row per (item_id, label frame): ``item_id, time_s, <LLDs...>, arousal, valence``;
@@ -424,7 +566,7 @@ def video_descriptors_step(
     *,
     landmark_model: Path | str,
     window_s: float,
-) -> pd.DataFrame:
+) -> Path:
     """AVEC-style video descriptors of every recording at the 40 ms label rate, joined with
     the gold standard: windowed geometric functionals and raw LBP-TOP histograms (their PCA
     is fitted per protocol on training recordings by :func:`video_windowed_step`)."""

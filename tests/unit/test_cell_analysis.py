@@ -280,3 +280,34 @@ def test_fig2_figure_bad_time_axis_leaves_nothing(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="time_s"):
         fig2_figure(out, np.arange(T - 1) * 0.04, hidden, feats, analysis)
     assert not out.exists()
+
+
+def test_fig2_reads_one_recording_and_its_columns(tmp_path: Path) -> None:
+    """Fig. 2 reads only the analysed recording's rows (sorted by time) and the Fig. 2
+    columns of the corpus-wide windowed table; a frame-count mismatch or an unreadable file
+    is named."""
+    from emorepro.errors import CorruptInputError
+    from emorepro.families.tzirakis2017.fig2 import _features_of
+
+    rng = np.random.default_rng(0)
+    rows = []
+    for item, n in (("b", 5), ("a", 4)):
+        for t in rng.permutation(n):
+            row = {"item_id": item, "time_s": t * 0.04, "other_feature": rng.normal()}
+            row.update({c: rng.normal() for c in FIG2_FEATURES.values()})
+            rows.append(row)
+    table = pd.DataFrame(rows)
+    path = tmp_path / "ComParE_2016_windowed.parquet"
+    table.to_parquet(path, row_group_size=3)
+    got = _features_of(path, "a", 4)
+    want = table[table["item_id"] == "a"].sort_values("time_s").reset_index(drop=True)
+    assert list(got.columns) == ["item_id", "time_s", *FIG2_FEATURES.values()]
+    pd.testing.assert_frame_equal(got, want[got.columns.tolist()])
+    with pytest.raises(CorruptInputError, match="4 frames for a but 9 label frames"):
+        _features_of(path, "a", 9)
+    with pytest.raises(CorruptInputError, match="no rows for c"):
+        _features_of(path, "c", 4)
+    bad = tmp_path / "bad.parquet"
+    bad.write_bytes(b"not parquet")
+    with pytest.raises(CorruptInputError, match=r"bad\.parquet: not a readable parquet file"):
+        _features_of(bad, "a", 4)

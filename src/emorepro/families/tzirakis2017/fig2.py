@@ -51,9 +51,21 @@ def hidden_states(network: Any, dataset: Any, item: str) -> np.ndarray:
 
 
 def _features_of(path: Path, item: str, n_labels: int) -> pd.DataFrame:
-    """The windowed functionals of one recording, checked against its label frames."""
-    table = pd.read_parquet(path)
-    feats = table[table["item_id"] == item].sort_values("time_s").reset_index(drop=True)
+    """The windowed functionals of one recording, checked against its label frames. Reads
+    only that recording's rows and the Fig. 2 columns (the ComParE table of a corpus has
+    6,373 columns for every frame of every recording)."""
+    import pyarrow.parquet as pq
+
+    try:
+        names = set(pq.read_schema(path).names)
+    except (OSError, ValueError) as err:
+        raise CorruptInputError(
+            path, f"not a readable parquet file ({err})", fix="rerun windowed_functionals"
+        ) from err
+    wanted = ["item_id", "time_s", *FIG2_FEATURES.values()]
+    columns = [c for c in wanted if c in names]  # a missing one is named by the analysis
+    table = pd.read_parquet(path, columns=columns, filters=[("item_id", "==", item)])
+    feats = table.sort_values("time_s").reset_index(drop=True)
     if feats.empty:
         raise CorruptInputError(path, f"no rows for {item}", fix="rerun windowed_functionals")
     if abs(len(feats) - n_labels) > 1:

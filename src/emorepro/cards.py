@@ -23,6 +23,7 @@ import yaml
 
 from emorepro import schemas
 from emorepro.errors import ConfigError
+from emorepro.yamlio import load_yaml
 
 CARD_GLOB = "*.yaml"
 NOT_CARDS = {"config.yaml"}
@@ -55,7 +56,7 @@ def load_card(path: Path | str) -> dict[str, Any]:
     """Read and validate one card; errors name the file and the offending key path."""
     path = Path(path)
     try:
-        card = yaml.safe_load(path.read_text())
+        card = load_yaml(path.read_text())
     except (OSError, yaml.YAMLError) as err:
         raise ConfigError(f"{path}: cannot read paper card ({err})") from err
     err = schemas.first_error(card, card_schema())

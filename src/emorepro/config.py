@@ -17,6 +17,7 @@ import jsonschema
 import yaml
 
 from emorepro.errors import ConfigError
+from emorepro.yamlio import load_yaml
 
 #: keys every family block accepts, whatever the family's own schema says
 GENERIC_FAMILY_KEYS: dict[str, Any] = {
@@ -145,7 +146,7 @@ def load_config(path: Path | str) -> dict[str, Any]:
     """Read a YAML config file and validate it (see :func:`validate_config`)."""
     path = Path(path)
     try:
-        data = yaml.safe_load(path.read_text())
+        data = load_yaml(path.read_text())
     except FileNotFoundError:
         raise ConfigError(f"{path}: config file not found") from None
     except yaml.YAMLError as exc:

@@ -43,7 +43,6 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy.ndimage import median_filter
 
 from emorepro import metrics as M
 from emorepro.errors import ConfigError
@@ -137,6 +136,9 @@ def median_step(preds: Sequence[np.ndarray], frames: int) -> list[np.ndarray]:
     """Per-recording running median over ``frames`` (odd) values, edge-padded."""
     if frames % 2 != 1:
         raise ValueError(f"median window must be an odd number of frames, got {frames}")
+    # imported here, not at the top: every snakemake start imports this module
+    from scipy.ndimage import median_filter
+
     return [median_filter(p, size=frames, mode="nearest") for p in preds]
 
 

@@ -30,6 +30,7 @@ import yaml
 
 from emorepro.cards import iter_cells
 from emorepro.numerics import cpu_identity, cpu_kernels
+from emorepro.yamlio import load_yaml
 
 DEFAULT_TOLERANCE = 0.01
 
@@ -82,7 +83,7 @@ def _feeds(cards: Mapping[str, Mapping[str, Any]]) -> dict[tuple[str, str], list
 
 
 def load_expected(path: Path | str) -> dict[str, Any]:
-    data = yaml.safe_load(Path(path).read_text())
+    data = load_yaml(Path(path).read_text())
     if not isinstance(data, dict) or "cells" not in data:
         raise ValueError(f"{path}: not a regression file (needs a top-level 'cells' list)")
     return data

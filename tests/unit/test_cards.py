@@ -175,3 +175,19 @@ def test_printed_numbers_appear_in_the_paper_text(name: str) -> None:
         if cell.reported is not None and text is not None:
             core = cell.printed.strip("()*% ")
             assert core in text, f"{name}/{cell.table}/{cell.row}/{cell.column}: {core}"
+
+
+def test_fast_yaml_reader_gives_the_safe_loaders_values() -> None:
+    """Cards and config are read with libyaml's C parser; every committed file must give the
+    same data as ``yaml.safe_load`` (and a non-safe tag must still be refused)."""
+    import yaml
+
+    from emorepro.yamlio import load_yaml
+
+    files = sorted((ROOT / "benchmarks").glob("*.yaml"))
+    assert len(files) >= 6
+    for path in files:
+        text = path.read_text()
+        assert load_yaml(text) == yaml.safe_load(text), path
+    with pytest.raises(yaml.YAMLError):
+        load_yaml("!!python/object/apply:os.system ['true']")

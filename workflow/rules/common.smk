@@ -21,6 +21,27 @@ CFG = validate_config(config, source="benchmarks/config.yaml (+ --config overrid
 R = CFG["results"]
 L = Layout(R)
 ENV = "../../envs/emorepro.yaml"
+# Peak memory a job may use (MB; `resources: mem_mb` of each rule, so that Snakemake's
+# `--resources mem_mb=N` and SLURM schedule by memory). Measured peaks at scale small
+# (python benchmarks/dag_profile.py) rounded up; every job stays under the 2.5 GB budget.
+MEM_MB = {
+    "light": 1000,  # indexes, fold sheets, tables, figures, gold standard, LLD frames
+    "synth_corpus": 1500,
+    "functionals": 1000,
+    "windowed_functionals": 2500,
+    "logmel_segments": 1500,
+    "face_crops": 1500,
+    "landmark_frames": 1500,
+    "video_descriptors": 2000,
+    "video_windowed": 2000,
+    "experiment": 2500,
+    "postprocess": 1500,
+    "mlflow_mirror": 1500,
+}
+# Torch intra-op threads of a training job (execution.torch_threads); a fixed number, not
+# the cores Snakemake has free, so that the same seed gives the same numbers under any
+# --cores (torch's parallel reductions depend on the thread count).
+TORCH_THREADS = CFG["execution"]["torch_threads"]
 CORPORA = list(CFG["corpora"])
 # Paper cards: a relative folder is resolved against the repository (the Snakefile's folder).
 CARDS_DIR = Path(CFG["cards"])

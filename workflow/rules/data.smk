@@ -11,6 +11,9 @@ rule synth_corpus:
         f"{R}/benchmarks/synth_corpus/{{corpus}}.tsv"
     conda:
         ENV
+    threads: 1
+    resources:
+        mem_mb=MEM_MB["synth_corpus"],
     params:
         scale=scale_param,
         seed=CFG["seed"],
@@ -30,6 +33,9 @@ rule index_corpus:
         f"{R}/benchmarks/index_corpus/{{corpus}}.tsv"
     conda:
         ENV
+    threads: 1
+    resources:
+        mem_mb=MEM_MB["light"],
     params:
         source=corpus_source,
     script:
@@ -49,6 +55,9 @@ rule fold_sheet:
         f"{R}/benchmarks/fold_sheet/{{corpus}}/{{protocol}}.tsv"
     conda:
         ENV
+    threads: 1
+    resources:
+        mem_mb=MEM_MB["light"],
     params:
         seed=CFG["seed"],
         protocols=CFG["protocols"],

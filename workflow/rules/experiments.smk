@@ -18,8 +18,10 @@ rule experiment:
         f"{R}/benchmarks/experiment/{{family}}/{{name}}/{{corpus}}/{{protocol}}.tsv"
     conda:
         ENV
+    threads: TORCH_THREADS
     resources:
         gpu=experiment_gpu,
+        mem_mb=MEM_MB["experiment"],
     params:
         settings=experiment_settings,
         execution=CFG["execution"],

@@ -14,6 +14,9 @@ rule functionals:
         f"{R}/benchmarks/functionals/{{corpus}}/{{feature_set}}.tsv"
     conda:
         ENV
+    threads: 1
+    resources:
+        mem_mb=MEM_MB["functionals"],
     params:
         cache=L.feature_cache(),
     script:
@@ -34,6 +37,9 @@ rule windowed_functionals:
         f"{R}/benchmarks/windowed_functionals/{{corpus}}/{{audio_set}}.tsv"
     conda:
         ENV
+    threads: 2  # recordings in parallel (emorepro.steps.features.label_rate_table)
+    resources:
+        mem_mb=MEM_MB["windowed_functionals"],
     params:
         window_s=CFG["features"]["windowed"]["window_s"],
         hop_s=CFG["features"]["windowed"]["hop_s"],
@@ -55,6 +61,9 @@ rule gold_standard:
         f"{R}/benchmarks/gold_standard/{{corpus}}.tsv"
     conda:
         ENV
+    threads: 1
+    resources:
+        mem_mb=MEM_MB["light"],
     script:
         "../scripts/gold_standard.py"
 
@@ -73,6 +82,9 @@ rule lld_frames:
         f"{R}/benchmarks/lld_frames/{{corpus}}/{{audio_set}}.tsv"
     conda:
         ENV
+    threads: 1
+    resources:
+        mem_mb=MEM_MB["light"],
     params:
         cache=L.feature_cache(),
     script:
@@ -95,6 +107,9 @@ rule logmel_segments:
         length="64|15",
     conda:
         ENV
+    threads: 1
+    resources:
+        mem_mb=MEM_MB["logmel_segments"],
     params:
         cache=L.feature_cache(),
     script:
@@ -120,6 +135,9 @@ rule face_crops:
         kind="zhang|tzirakis|aminbeidokhti",
     conda:
         ENV
+    threads: 1
+    resources:
+        mem_mb=MEM_MB["face_crops"],
     params:
         cache=L.feature_cache(),
         fps=lambda w: CFG["features"]["faces"].get("fps", {}).get(w.corpus),
@@ -139,6 +157,9 @@ rule landmark_model:
         f"{R}/benchmarks/landmark_model.tsv"
     conda:
         ENV
+    threads: 1
+    resources:
+        mem_mb=MEM_MB["light"],
     params:
         seed=CFG["seed"],
     script:
@@ -160,6 +181,9 @@ rule video_descriptors:
         f"{R}/benchmarks/video_descriptors/{{corpus}}.tsv"
     conda:
         ENV
+    threads: 1
+    resources:
+        mem_mb=MEM_MB["video_descriptors"],
     params:
         window_s=CFG["features"]["video"]["window_s"],
         cache=L.feature_cache(),
@@ -182,6 +206,9 @@ rule landmark_frames:
         f"{R}/benchmarks/landmark_frames/{{corpus}}.tsv"
     conda:
         ENV
+    threads: 1
+    resources:
+        mem_mb=MEM_MB["landmark_frames"],
     params:
         cache=L.feature_cache(),
     script:
@@ -204,6 +231,9 @@ rule video_windowed:
         video_set="geometric|appearance",
     conda:
         ENV
+    threads: 1
+    resources:
+        mem_mb=MEM_MB["video_windowed"],
     params:
         pca_dim=CFG["features"]["video"]["pca_dim"],
         window_s=CFG["features"]["video"]["window_s"],

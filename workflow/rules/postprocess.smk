@@ -18,5 +18,8 @@ rule postprocess:
         f"{R}/benchmarks/postprocess/{{family}}/{{name}}/{{corpus}}/{{protocol}}/{{grid}}.tsv"
     conda:
         ENV
+    threads: 1
+    resources:
+        mem_mb=MEM_MB["postprocess"],
     script:
         "../scripts/postprocess.py"

@@ -15,6 +15,9 @@ rule results_table:
         f"{R}/benchmarks/results_table.tsv"
     conda:
         ENV
+    threads: 1
+    resources:
+        mem_mb=MEM_MB["light"],
     script:
         "../scripts/results_table.py"
 
@@ -32,6 +35,9 @@ rule cross_corpus_table:
         f"{R}/benchmarks/cross_corpus_table.tsv"
     conda:
         ENV
+    threads: 1
+    resources:
+        mem_mb=MEM_MB["light"],
     script:
         "../scripts/cross_corpus_table.py"
 
@@ -56,6 +62,9 @@ rule paper_tables:
         f"{R}/benchmarks/paper_tables/{{card}}.tsv"
     conda:
         ENV
+    threads: 1
+    resources:
+        mem_mb=MEM_MB["light"],
     params:
         results_root=tables_root,
     script:
@@ -81,6 +90,9 @@ rule confusion_figure:
         f"{R}/benchmarks/figures/{{rdir}}/confusion.tsv"
     conda:
         ENV
+    threads: 1
+    resources:
+        mem_mb=MEM_MB["light"],
     params:
         kind="confusion",
     script:
@@ -106,6 +118,9 @@ rule trace_figure:
         f"{R}/benchmarks/figures/{{rdir}}/trace.tsv"
     conda:
         ENV
+    threads: 1
+    resources:
+        mem_mb=MEM_MB["light"],
     params:
         kind="trace",
     script:
@@ -133,6 +148,9 @@ rule family_figure:
         kind="|".join(FAMILY_FIGURES) or "(?!x)x",
     conda:
         ENV
+    threads: 1
+    resources:
+        mem_mb=MEM_MB["light"],
     params:
         kind="{kind}",
     script:
@@ -154,6 +172,9 @@ rule index_page:
         f"{R}/benchmarks/index_page.tsv"
     conda:
         ENV
+    threads: 1
+    resources:
+        mem_mb=MEM_MB["light"],
     params:
         results_root=index_root,
     script:

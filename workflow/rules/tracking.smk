@@ -15,6 +15,9 @@ rule mlflow_mirror:
         f"{R}/benchmarks/mlflow_mirror.tsv"
     conda:
         ENV
+    threads: 1
+    resources:
+        mem_mb=MEM_MB["mlflow_mirror"],
     params:
         tracking_uri=CFG["mlflow"]["tracking_uri"],
         artifact_root=f"{R}/mlartifacts",

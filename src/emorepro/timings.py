@@ -8,6 +8,7 @@ first start (the wall time of the jobs, without Snakemake's own start-up).
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -88,3 +89,69 @@ def read_timings(benchmarks: Path | str) -> Timings:
             }
         )
     return Timings(pd.DataFrame(rows))
+
+
+def critical_path(
+    weights: Mapping[str, float], deps: Mapping[str, Iterable[str]]
+) -> tuple[float, list[str]]:
+    """The longest weighted path through a job DAG: ``L(j) = w(j) + max_{d in deps(j)} L(d)``
+    (``max`` of nothing is 0), maximised over ``j``. Returns its length and its jobs from first
+    to last. ``weights`` missing a job count it as 0; a dependency cycle raises ``ValueError``.
+
+    It is the span of the run on unlimited cores: no schedule finishes sooner.
+
+    >>> critical_path({"a": 2, "b": 5, "c": 1}, {"c": ["a", "b"]})
+    (6.0, ['b', 'c'])
+    """
+    nodes = set(deps) | set(weights) | {d for ds in deps.values() for d in ds}
+    parents = {j: sorted(set(deps.get(j, ()))) for j in nodes}
+    children: dict[str, list[str]] = {j: [] for j in nodes}
+    for j, ds in parents.items():
+        for d in ds:
+            children[d].append(j)
+    waiting = {j: len(ds) for j, ds in parents.items()}
+    ready = sorted(j for j, n in waiting.items() if n == 0)
+    best: dict[str, float] = {}
+    via: dict[str, str | None] = {}
+    while ready:
+        j = ready.pop()
+        prev = max(parents[j], key=lambda d: (best[d], d), default=None)
+        best[j] = float(weights.get(j, 0.0)) + (best[prev] if prev is not None else 0.0)
+        via[j] = prev
+        for c in children[j]:
+            waiting[c] -= 1
+            if waiting[c] == 0:
+                ready.append(c)
+    if len(best) != len(nodes):
+        stuck = sorted(nodes - set(best))[:5]
+        raise ValueError(f"critical_path: the job graph has a cycle through {stuck}")
+    if not best:
+        return 0.0, []
+    end = max(best, key=lambda j: (best[j], j))
+    path = [end]
+    while (p := via[path[-1]]) is not None:
+        path.append(p)
+    return best[end], path[::-1]
+
+
+@dataclass(frozen=True)
+class Budget:
+    """One standing budget: ``measured`` against ``limit`` (both in ``unit``); passes when
+    ``measured <= limit``. ``note`` says what was measured."""
+
+    name: str
+    measured: float
+    limit: float
+    unit: str
+    note: str = ""
+
+    @property
+    def passed(self) -> bool:
+        return self.measured <= self.limit
+
+    def line(self) -> str:
+        verdict = "PASS" if self.passed else "FAIL"
+        text = (
+            f"{verdict}  {self.name}: {self.measured:,.1f} {self.unit} (budget {self.limit:,.1f})"
+        )
+        return text + (f"  [{self.note}]" if self.note else "")

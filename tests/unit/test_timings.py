@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import os
 from pathlib import Path
 
@@ -45,3 +46,45 @@ def test_missing_folder_and_broken_file_are_named(tmp_path: Path) -> None:
     (tmp_path / "x.tsv").write_text("s\n")
     with pytest.raises(CorruptInputError, match=r"x\.tsv.*not a Snakemake benchmark file"):
         read_timings(tmp_path)
+
+
+def _brute_force_longest(weights: dict[str, float], deps: dict[str, list[str]]) -> float:
+    """Every path enumerated from every job backwards."""
+
+    def longest_ending_at(j: str) -> float:
+        before = (longest_ending_at(d) for d in deps.get(j, []))
+        return weights.get(j, 0.0) + max(before, default=0.0)
+
+    nodes = set(weights) | set(deps)
+    return max(longest_ending_at(j) for j in nodes)
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_critical_path_equals_brute_force_on_random_dags(seed: int) -> None:
+    import numpy as np
+
+    from emorepro.timings import critical_path
+
+    rng = np.random.default_rng(seed)
+    n = int(rng.integers(1, 12))
+    names = [f"j{i}" for i in range(n)]
+    weights = {j: float(rng.integers(0, 100)) for j in names}
+    deps = {names[i]: [names[k] for k in range(i) if rng.random() < 0.3] for i in range(n)}
+    length, path = critical_path(weights, deps)
+    assert length == pytest.approx(_brute_force_longest(weights, deps))
+    assert sum(weights[j] for j in path) == pytest.approx(length)
+    for a, b in itertools.pairwise(path):  # a real chain of dependencies
+        assert a in deps[b]
+
+
+def test_critical_path_edges_and_cycle() -> None:
+    from emorepro.timings import Budget, critical_path
+
+    assert critical_path({}, {}) == (0.0, [])
+    # a job without a benchmark (e.g. rule all) weighs 0 but still links its dependencies
+    assert critical_path({"a": 3.0}, {"all#1": ["a"]}) == (3.0, ["a", "all#1"])
+    with pytest.raises(ValueError, match="cycle"):
+        critical_path({"a": 1.0, "b": 1.0}, {"a": ["b"], "b": ["a"]})
+    ok, bad = Budget("x", 5.0, 5.0, "s"), Budget("y", 5.01, 5.0, "s", "note")
+    assert ok.passed and ok.line().startswith("PASS")
+    assert not bad.passed and bad.line().startswith("FAIL") and "[note]" in bad.line()

@@ -569,3 +569,27 @@ def torch_load(path: Path) -> dict:
     import torch
 
     return torch.load(path, map_location="cpu", weights_only=True)
+
+
+def test_profile_command_reports_critical_path_and_budgets(run: Path) -> None:
+    """benchmarks/dag_profile.py on the finished tiny run: its critical path (from the job
+    graph) cannot be longer than the run's span; each budget is printed with its verdict and a
+    budget the run cannot meet fails the command."""
+    script = [sys.executable, str(ROOT / "benchmarks/dag_profile.py"), "--directory", str(run)]
+    proc = subprocess.run(
+        [*script, "--budget-wall-min", "1000", "--budget-dry-run-s", "120"],
+        capture_output=True, text=True, timeout=600,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    out = proc.stdout
+    span_s = float(re.search(r"span ([\d.]+) min", out).group(1)) * 60
+    path_s = float(re.search(r"critical path: [\d.]+ min \((\d+) s\)", out).group(1))
+    longest = float(re.search(r"longest \d+ jobs:\n.*\n\s*\S+\s+([\d.]+)", out).group(1))
+    assert longest <= path_s <= span_s + 6  # the span is rounded to 0.1 min
+    assert "PASS  peak memory of a job" in out
+    assert re.search(r"PASS  no-op snakemake -n: [\d.]+ s .*nothing to do", out)
+    bad = subprocess.run(
+        [*script, "--max-rss-mb", "1", "--no-dag", "--no-dry-run"],
+        capture_output=True, text=True, timeout=600,
+    )  # fmt: skip
+    assert bad.returncode == 1 and "FAIL  peak memory of a job" in bad.stdout

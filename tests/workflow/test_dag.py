@@ -19,6 +19,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 import yaml
+from tiny import workdir as _workdir
 
 pytestmark = pytest.mark.workflow
 ROOT = Path(__file__).resolve().parents[2]
@@ -47,23 +48,6 @@ def _snakemake(workdir: Path, *args: str, check: bool = True) -> subprocess.Comp
     if check and proc.returncode != 0:
         raise AssertionError(f"snakemake failed:\n{proc.stdout[-4000:]}\n{proc.stderr[-6000:]}")
     return proc
-
-
-def tiny_config(**overrides) -> dict:
-    """The default config at scale tiny, Zhang et al. on RML only (its three corpora would
-    add about ten minutes); the committed tiny regression numbers come from this config."""
-    cfg = yaml.safe_load((ROOT / "benchmarks/config.yaml").read_text())
-    cfg["scale"] = "tiny"
-    cfg["families"]["zhang2018"]["only_corpora"] = ["rml"]
-    cfg.update(overrides)
-    return cfg
-
-
-def _workdir(base: Path, **overrides) -> Path:
-    cfg = tiny_config(**overrides)
-    (base / "benchmarks").mkdir(parents=True, exist_ok=True)
-    (base / "benchmarks/config.yaml").write_text(yaml.safe_dump(cfg))
-    return base
 
 
 @pytest.fixture(scope="module")

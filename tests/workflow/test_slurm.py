@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-import yaml
+from tiny import workdir as _workdir
 
 pytestmark = pytest.mark.workflow
 ROOT = Path(__file__).resolve().parents[2]
@@ -39,16 +39,6 @@ SAME_FRAME = (  # parquet: compare the table, not the writer's metadata
 TWIN = "results/corpora/rml"
 SUBMITTED = re.compile(r"submitted with SLURM jobid (\d+) \(log: (\S+)\)")
 NO_CLUSTER = "no SLURM cluster here: run `bash .ci/slurm-up` first (as root; CI does)"
-
-
-def _workdir(base: Path) -> Path:
-    """benchmarks/config.yaml at scale tiny (as tests/workflow/test_dag.py's tiny_config)."""
-    cfg = yaml.safe_load((ROOT / "benchmarks/config.yaml").read_text())
-    cfg["scale"] = "tiny"
-    cfg["families"]["zhang2018"]["only_corpora"] = ["rml"]
-    (base / "benchmarks").mkdir(parents=True, exist_ok=True)
-    (base / "benchmarks/config.yaml").write_text(yaml.safe_dump(cfg))
-    return base
 
 
 def _cmd(workdir: Path, *args: str) -> list[str]:

@@ -1,0 +1,27 @@
+"""The CI's tiny DAG configuration, shared by the workflow tests (not a test module)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import yaml
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def tiny_config(**overrides) -> dict:
+    """The default config at scale tiny, Zhang et al. on RML only (its three corpora would
+    add about ten minutes); the committed tiny regression numbers come from this config."""
+    cfg = yaml.safe_load((ROOT / "benchmarks/config.yaml").read_text())
+    cfg["scale"] = "tiny"
+    cfg["families"]["zhang2018"]["only_corpora"] = ["rml"]
+    cfg.update(overrides)
+    return cfg
+
+
+def workdir(base: Path, **overrides) -> Path:
+    """Write :func:`tiny_config` (with ``overrides``) as ``base/benchmarks/config.yaml``."""
+    cfg = tiny_config(**overrides)
+    (base / "benchmarks").mkdir(parents=True, exist_ok=True)
+    (base / "benchmarks/config.yaml").write_text(yaml.safe_dump(cfg))
+    return base

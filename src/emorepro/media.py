@@ -10,15 +10,25 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import av
 import numpy as np
 import soundfile as sf
 
 from emorepro.errors import CorruptInputError
 
+if TYPE_CHECKING:
+    import av
+
 _SOUNDFILE_EXT = {".wav", ".flac", ".ogg", ".aiff", ".aif"}
-_DECODE_ERRORS = (av.error.FFmpegError, OSError, ValueError, EOFError, IndexError)
+
+
+def _decode_errors() -> tuple[type[BaseException], ...]:
+    """What a failed decode raises. PyAV (FFmpeg) is imported on first use, so a job that
+    reads only wav/flac files never loads it."""
+    import av
+
+    return (av.error.FFmpegError, OSError, ValueError, EOFError, IndexError)
 
 
 @dataclass(frozen=True)
@@ -45,9 +55,11 @@ def _check_file(path: Path) -> None:
 def _open(path: Path) -> av.container.InputContainer:
     """Open a media container for reading, mapping failures to CorruptInputError."""
     _check_file(path)
+    import av
+
     try:
         return av.open(str(path), "r")
-    except _DECODE_ERRORS as err:
+    except _decode_errors() as err:
         raise CorruptInputError(
             path, f"unreadable media container ({err})", fix="re-encode or re-copy the file"
         ) from err
@@ -66,6 +78,8 @@ def _read_soundfile(path: Path) -> tuple[np.ndarray, int]:
 
 def _read_container_audio(path: Path) -> tuple[np.ndarray, int]:
     """First audio stream of a container, resampled to float mono at its native rate."""
+    import av
+
     with _open(path) as container:
         if not container.streams.audio:
             raise CorruptInputError(
@@ -82,7 +96,7 @@ def _read_container_audio(path: Path) -> tuple[np.ndarray, int]:
                     chunks.append(out.to_ndarray().reshape(-1))
             for out in resampler.resample(None):
                 chunks.append(out.to_ndarray().reshape(-1))
-        except _DECODE_ERRORS as err:
+        except _decode_errors() as err:
             raise CorruptInputError(
                 path, f"audio stream cannot be decoded ({err})", fix="re-encode the file"
             ) from err
@@ -132,7 +146,7 @@ def iter_video_frames(
                     yielded += 1
                     yield frame.to_ndarray(format="rgb24")
                 decoded += 1
-        except _DECODE_ERRORS as err:
+        except _decode_errors() as err:
             raise CorruptInputError(
                 path, f"video stream cannot be decoded ({err})", fix="re-encode the file"
             ) from err
@@ -152,7 +166,7 @@ def probe_video(path: Path | str) -> VideoInfo:
         if n_frames == 0:
             try:
                 n_frames = sum(1 for p in container.demux(stream) if p.size > 0)
-            except _DECODE_ERRORS as err:
+            except _decode_errors() as err:
                 raise CorruptInputError(
                     path, f"video stream cannot be read ({err})", fix="re-encode the file"
                 ) from err

@@ -132,3 +132,20 @@ def test_corrupt_inputs_raise_corrupt_input_error(tmp_path: Path) -> None:
     write_wav(wav, _audio(0.2), SR)
     with pytest.raises(CorruptInputError, match="no video stream"):
         probe_video(wav)
+
+
+def test_reading_wav_never_loads_pyav(tmp_path: Path) -> None:
+    """PyAV (FFmpeg) is imported on first use: an audio-only job reading wav files (the speech
+    networks, the device benchmark's bundles) works where PyAV is not installed."""
+    import subprocess
+    import sys
+
+    wav = tmp_path / "a.wav"
+    write_wav(wav, np.zeros(1600, dtype=np.float32), 16000)
+    code = (
+        "import sys; import emorepro.media as m, emorepro.corpora._common; "
+        f"x, sr = m.read_audio({str(wav)!r}); assert sr == 16000 and x.size == 1600; "
+        "print('av' in sys.modules)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"

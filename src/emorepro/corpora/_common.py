@@ -15,7 +15,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import av
 import pandas as pd
 
 from emorepro.corpora.base import CorpusAdapter
@@ -155,6 +154,8 @@ def probe_clip(path: Path) -> dict[str, Any]:
     Missing/empty files and files PyAV cannot open raise :class:`CorruptInputError`.
     """
     check_file(path)
+    import av  # on first use: indexing a wav-only corpus never loads FFmpeg
+
     try:
         with av.open(str(path)) as container:
             video = next((s for s in container.streams if s.type == "video"), None)

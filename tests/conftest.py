@@ -84,3 +84,96 @@ def emodb_copy() -> Path:
             pytest.fail(message)
         pytest.skip(message)
     return path
+
+
+# --- the CI's tiny DAG, run once per session in the background -----------------------------
+# Its jobs keep both cores busy for most of its ~25 min, but not all of it (short jobs,
+# scheduling gaps, a single-job tail on the critical path). So the run starts as soon as
+# collection ends, at normal priority; the tests that use it (fixture ``tiny_dag``) go last,
+# and every other test runs meanwhile at a lower priority (nice +10) on the CPU it leaves
+# idle. The numbers do not change: every job is seeded and single-threaded in torch.
+
+_TINY_DAG = pytest.StashKey["_BackgroundDag"]()
+_TINY_DAG_TIMEOUT_S = 4500
+
+
+class _BackgroundDag:
+    """``snakemake --cores 2`` on the tiny config in ``work``, output to ``work/snakemake.log``."""
+
+    def __init__(self, work: Path) -> None:
+        import subprocess
+        import sys
+
+        self.work = work
+        self.log = work / "snakemake.log"
+        root = Path(__file__).resolve().parents[1]
+        cmd = [sys.executable, "-m", "snakemake", "--snakefile", str(root / "Snakefile")]
+        cmd += ["--directory", str(work), "--cores", "2"]
+        with self.log.open("w") as out:
+            self.proc = subprocess.Popen(
+                cmd, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
+            )
+
+    def wait(self) -> Path:
+        """The finished run's folder; a failed run fails every test that uses it."""
+        import subprocess
+
+        try:
+            code = self.proc.wait(timeout=_TINY_DAG_TIMEOUT_S)
+        except subprocess.TimeoutExpired:
+            self.stop()
+            msg = f"the tiny DAG ran over {_TINY_DAG_TIMEOUT_S} s; see {self.log}"
+            raise AssertionError(msg) from None
+        if code != 0:
+            tail = self.log.read_text(errors="replace")[-8000:]
+            raise AssertionError(f"the tiny DAG failed (exit {code}), {self.log}:\n{tail}")
+        return self.work
+
+    def stop(self) -> None:
+        import signal
+        import subprocess
+
+        if self.proc.poll() is None:
+            os.killpg(self.proc.pid, signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=60)
+            except subprocess.TimeoutExpired:  # still running after SIGTERM
+                os.killpg(self.proc.pid, signal.SIGKILL)
+
+
+def _uses_tiny_dag(item: pytest.Item) -> bool:
+    return "tiny_dag" in getattr(item, "fixturenames", ())
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Tests on the tiny DAG run last (stable: their order among themselves is kept)."""
+    items.sort(key=_uses_tiny_dag)
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    config = session.config
+    if config.option.collectonly or not any(_uses_tiny_dag(i) for i in session.items):
+        return
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location(
+        "_tiny_config", Path(__file__).parent / "workflow" / "tiny.py"
+    )
+    tiny = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(tiny)
+    work = tiny.workdir(config._tmp_path_factory.mktemp("dag"))
+    config.stash[_TINY_DAG] = _BackgroundDag(work)
+    os.nice(10)  # this process and the tests' own subprocesses yield to the DAG's jobs
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    dag = session.config.stash.get(_TINY_DAG, None)
+    if dag is not None:
+        dag.stop()
+
+
+@pytest.fixture(scope="session")
+def tiny_dag(request: pytest.FixtureRequest) -> Path:
+    """The folder of the finished tiny DAG run (default config at scale tiny, tests/workflow/
+    tiny.py), started in the background when collection ended."""
+    return request.config.stash[_TINY_DAG].wait()

@@ -1,6 +1,7 @@
 """The real Snakefile on tiny synthetic corpora, in a temporary working directory.
 
-Runs the default DAG end to end once (module fixture), then checks outputs, the
+Runs the default DAG end to end once (session fixture `tiny_dag`, started in the background
+when collection ends; tests/conftest.py), then checks outputs, the
 nothing-to-do rerun, the speaker-independence control, and expected failures.
 """
 
@@ -51,10 +52,9 @@ def _snakemake(workdir: Path, *args: str, check: bool = True) -> subprocess.Comp
 
 
 @pytest.fixture(scope="module")
-def run(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    work = _workdir(tmp_path_factory.mktemp("dag"))
-    _snakemake(work)
-    return work
+def run(tiny_dag: Path) -> Path:
+    """The tiny DAG, run to the end (tests/conftest.py starts it in the background)."""
+    return tiny_dag
 
 
 def test_outputs_exist(run: Path) -> None:

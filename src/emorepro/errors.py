@@ -10,7 +10,24 @@ from pathlib import Path
 
 
 class EmoreproError(Exception):
-    """Base class: ``str(err)`` is a complete, actionable message."""
+    """Base class: ``str(err)`` is a complete, actionable message.
+
+    Picklable with its message and attributes (``path``, ...), so that an error raised in a
+    worker process (:mod:`emorepro.parallel`) reaches the job unchanged.
+    """
+
+    def __reduce__(self) -> tuple[object, ...]:
+        return (_restore_error, (type(self), self.args, dict(self.__dict__)))
+
+
+def _restore_error(
+    cls: type[EmoreproError], args: tuple[object, ...], state: dict[str, object]
+) -> EmoreproError:
+    """An :class:`EmoreproError` as pickled: its message and attributes, ``__init__`` skipped."""
+    err = cls.__new__(cls)
+    Exception.__init__(err, *args)
+    err.__dict__.update(state)
+    return err
 
 
 class ConfigError(EmoreproError):

@@ -17,6 +17,7 @@ and file path); the items not yet started are cancelled.
 
 from __future__ import annotations
 
+import contextlib
 import multiprocessing as mp
 import os
 import sys
@@ -50,12 +51,17 @@ def can_fork() -> bool:
 
 
 def hold_to_one_thread() -> None:
-    """Hold this process' thread pools to one thread: OpenCV (:func:`limit_threads`), BLAS
-    and OpenMP pools already started (``threadpoolctl``, when installed), torch when imported,
-    and the environment read by pools started later (and by child processes)."""
+    """Hold this process' thread pools to one thread: OpenCV (:func:`limit_threads`; in a
+    worker forked by :func:`ordered_map` it is at 1 already), BLAS and OpenMP pools already
+    started (``threadpoolctl``, when installed), torch when imported, and the environment read
+    by pools started later (and by child processes)."""
     for name in THREAD_ENV:
         os.environ[name] = "1"
-    limit_threads(1)
+    cv2 = sys.modules.get("cv2")
+    if cv2 is not None and cv2.getNumThreads() == 1:
+        os.environ["OPENCV_FOR_THREADS_NUM"] = "1"  # resizing the pool again: see below
+    else:
+        limit_threads(1)
     try:
         from threadpoolctl import threadpool_limits
     except ImportError:  # pragma: no cover - installed with scikit-learn
@@ -64,6 +70,28 @@ def hold_to_one_thread() -> None:
         threadpool_limits(1)
     if "torch" in sys.modules:
         sys.modules["torch"].set_num_threads(1)
+
+
+@contextlib.contextmanager
+def _opencv_pool_stopped() -> Iterator[None]:
+    """OpenCV at one thread while workers are forked, its former count restored after.
+
+    A worker must not resize an OpenCV pool it inherited from a caller that has run it: the
+    pool's threads did not survive the fork, and ``cv2.setNumThreads`` in the child then
+    waits forever on their condition variable (seen with opencv-python-headless 4.x after a
+    one-process run in the same interpreter). Stopping the pool here, where its threads
+    exist, hands every worker a pool of one thread and nothing to wait for.
+    """
+    cv2 = sys.modules.get("cv2")
+    if cv2 is None:
+        yield
+        return
+    before = cv2.getNumThreads()
+    cv2.setNumThreads(1)
+    try:
+        yield
+    finally:
+        cv2.setNumThreads(before)
 
 
 def _start_worker(fn: Callable[[Any], Any]) -> None:
@@ -100,8 +128,9 @@ def ordered_map(
     pending: deque[Future[Any]] = deque()
     source = chain(first, it)
     try:
-        for item in islice(source, ahead):
-            pending.append(pool.submit(_run, item))
+        with _opencv_pool_stopped():  # the fork context starts every worker at the 1st submit
+            for item in islice(source, ahead):
+                pending.append(pool.submit(_run, item))
         while pending:
             result = pending.popleft().result()
             for item in islice(source, 1):

@@ -104,3 +104,32 @@ def test_each_worker_holds_to_one_thread(monkeypatch: pytest.MonkeyPatch) -> Non
         assert cv2.getNumThreads() == 2  # the caller's own pools are left alone
     finally:
         cv2.setNumThreads(before)
+
+
+FORK_AFTER_OPENCV_RAN = """
+import cv2, numpy as np
+from emorepro.parallel import ordered_map
+img = np.random.default_rng(0).integers(0, 255, (1500, 1500, 3), dtype=np.uint8)
+cv2.setNumThreads(2)
+for _ in range(5):
+    cv2.GaussianBlur(img, (0, 0), 5)  # the caller's OpenCV pool has run
+def one(k):
+    return int(cv2.GaussianBlur(img, (0, 0), 3 + k).sum()), cv2.getNumThreads()
+got = list(ordered_map(one, range(4), threads=2))
+assert got == [(int(cv2.GaussianBlur(img, (0, 0), 3 + k).sum()), 1) for k in range(4)], got
+assert cv2.getNumThreads() == 2
+print("ok")
+"""
+
+
+@needs_fork
+def test_workers_forked_after_the_callers_opencv_pool_ran_do_not_hang() -> None:
+    """A one-process run then a two-process run in one interpreter (as a test session or a
+    benchmark does): resizing the inherited OpenCV pool in the child used to hang forever."""
+    import subprocess
+    import sys
+
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2] / "src")}
+    done = subprocess.run([sys.executable, "-c", FORK_AFTER_OPENCV_RAN], env=env,
+                          capture_output=True, text=True, timeout=120)  # fmt: skip
+    assert done.returncode == 0 and done.stdout.strip() == "ok", done.stderr

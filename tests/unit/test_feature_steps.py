@@ -60,6 +60,51 @@ def test_face_crops_manifest(corpus: tuple[Path, Path], tmp_path: Path) -> None:
         assert data["crops"].shape[1:] == (150, 110, 3) and data["crops"].dtype == np.uint8
 
 
+def _npz_values(path: Path) -> dict[str, np.ndarray]:
+    with np.load(path) as data:
+        return {k: data[k] for k in data.files}
+
+
+def test_face_crops_same_for_any_threads(corpus: tuple[Path, Path], tmp_path: Path) -> None:
+    """Videos in two worker processes: the manifest and every cached crop array are those of
+    one process (the ``.npz`` zip headers carry a timestamp: values are compared)."""
+    root, index = corpus
+    frames = {}
+    for threads in (1, 2):
+        files = CorpusFiles("enterface05", root, index, tmp_path / f"cache{threads}")
+        frames[threads] = face_crops_step(
+            files, tmp_path / f"f{threads}.parquet", kind="tzirakis", threads=threads
+        )
+    pd.testing.assert_frame_equal(frames[1], frames[2], check_exact=True)
+    pd.testing.assert_frame_equal(pd.read_parquet(tmp_path / "f2.parquet"), frames[1])
+    for rel in frames[1]["file"]:
+        one, two = (_npz_values(tmp_path / f"cache{t}" / rel) for t in (1, 2))
+        assert one.keys() == two.keys() == {"crops", "stats"}
+        for key in one:
+            np.testing.assert_array_equal(one[key], two[key])
+
+
+def test_face_crops_bad_video_in_a_worker_names_the_file(
+    corpus: tuple[Path, Path], tmp_path: Path
+) -> None:
+    root, index = corpus
+    rows = read_index(index).to_dict("records")
+    broken = tmp_path / "enterface05"
+    for row in rows:
+        (broken / row["video_path"]).parent.mkdir(parents=True, exist_ok=True)
+        (broken / row["video_path"]).write_bytes((root / row["video_path"]).read_bytes())
+    bad = broken / rows[1]["video_path"]
+    bad.write_bytes(b"RIFF\x00\x00\x00\x00AVI not a video")
+    files = CorpusFiles("enterface05", broken, index, tmp_path / "cache")
+    with pytest.raises(CorruptInputError, match=bad.name) as err:
+        face_crops_step(files, tmp_path / "f.parquet", kind="tzirakis", threads=2)
+    assert err.value.path == bad
+    assert not (tmp_path / "f.parquet").exists()
+    assert not list(tmp_path.glob(".f.parquet*"))  # no partial output either
+    # the good video's cache is kept: a rerun after the fix computes only the bad one
+    assert len(list((tmp_path / "cache").rglob("*.npz"))) == 1
+
+
 def _descriptors(rng: np.random.Generator, n_items: int = 6, n: int = 60) -> pd.DataFrame:
     parts = []
     for k in range(n_items):

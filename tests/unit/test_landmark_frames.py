@@ -7,6 +7,7 @@ runs on a two-recording AVEC 2016 twin in the real on-disk layout, read by the r
 from __future__ import annotations
 
 import json
+import shutil
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
@@ -200,6 +201,43 @@ def test_step_manifest_cache_and_loader(
     monkeypatch.setattr(LF, "aligned_landmark_frames", boom)
     again = landmark_frames_step(files, tmp_path / "m2.parquet", **kw)
     pd.testing.assert_frame_equal(again, frame)
+
+
+def test_step_same_for_any_threads(
+    corpus: tuple[Path, Path], model: LandmarkModel, tmp_path: Path
+) -> None:
+    """Recordings in two worker processes: the manifest and the cached arrays are those of
+    one process (values compared: the ``.npz`` zip headers carry a timestamp)."""
+    root, index = corpus
+    frames = {}
+    for threads in (1, 2):
+        files = CorpusFiles("recola_avec2016", root, index, tmp_path / f"cache{threads}")
+        frames[threads] = landmark_frames_step(
+            files, tmp_path / f"m{threads}.parquet", landmark_model=model.source, threads=threads
+        )
+    pd.testing.assert_frame_equal(frames[1], frames[2], check_exact=True)
+    pd.testing.assert_frame_equal(pd.read_parquet(tmp_path / "m2.parquet"), frames[1])
+    for rel in frames[1]["file"]:
+        with np.load(tmp_path / "cache1" / rel) as one, np.load(tmp_path / "cache2" / rel) as two:
+            assert one.files == two.files
+            for key in one.files:
+                np.testing.assert_array_equal(one[key], two[key])
+
+
+def test_step_error_in_a_worker_names_the_file(
+    corpus: tuple[Path, Path], model: LandmarkModel, tmp_path: Path
+) -> None:
+    root, index = corpus
+    broken = tmp_path / "recola_avec2016"
+    shutil.copytree(root, broken)
+    bad = broken / "recordings_video" / "dev_1.mp4"
+    _video(bad, [False] * 30)  # a video without a face
+    files = CorpusFiles("recola_avec2016", broken, index, tmp_path / "cache")
+    with pytest.raises(CorruptInputError, match=r"dev_1\.mp4.*no face") as err:
+        landmark_frames_step(files, tmp_path / "m.parquet", landmark_model=model.source, threads=2)
+    assert err.value.path == bad
+    assert not (tmp_path / "m.parquet").exists()
+    assert not list(tmp_path.glob(".m.parquet*"))
 
 
 def test_loader_names_a_bad_cache_file(tmp_path: Path) -> None:

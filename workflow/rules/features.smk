@@ -135,7 +135,7 @@ rule face_crops:
         kind="zhang|tzirakis|aminbeidokhti",
     conda:
         ENV
-    threads: 1
+    threads: 2  # videos in parallel (emorepro.steps.features.npz_manifest)
     resources:
         mem_mb=MEM_MB["face_crops"],
     params:
@@ -206,7 +206,7 @@ rule landmark_frames:
         f"{R}/benchmarks/landmark_frames/{{corpus}}.tsv"
     conda:
         ENV
-    threads: 1
+    threads: 2  # recordings in parallel (emorepro.steps.features.npz_manifest)
     resources:
         mem_mb=MEM_MB["landmark_frames"],
     params:

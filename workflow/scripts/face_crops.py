@@ -14,4 +14,5 @@ with job_log(snakemake.log[0]):
         snakemake.output.manifest,
         kind=snakemake.wildcards.kind,
         fps_out=snakemake.params.fps,
+        threads=snakemake.threads,
     )

@@ -13,4 +13,5 @@ with job_log(snakemake.log[0]):
         ),
         snakemake.output.manifest,
         landmark_model=snakemake.input.model,
+        threads=snakemake.threads,
     )

@@ -13,10 +13,8 @@ import functools
 import hashlib
 import json
 import logging
-import multiprocessing as mp
 import os
 from collections.abc import Callable, Iterator, Mapping
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -32,6 +30,7 @@ from emorepro.corpora.index import read_index
 from emorepro.errors import ConfigError, CorruptInputError
 from emorepro.features.cache import cache_key
 from emorepro.io import atomic_write, cached_arrays, file_digest, write_parquet
+from emorepro.parallel import ordered_map
 from emorepro.progress import Progress
 from emorepro.protocols import read_sheet
 
@@ -143,13 +142,22 @@ def landmark_frames_cache_key(model: LandmarkModel) -> str:
 
 
 def each_item(
-    label: str, index: pd.DataFrame, one: Callable[[dict[str, Any]], T], *, unit: str = "items"
+    label: str,
+    index: pd.DataFrame,
+    one: Callable[[dict[str, Any]], T],
+    *,
+    unit: str = "items",
+    threads: int = 1,
 ) -> list[T]:
-    """``one(row)`` for every index row (a dict), in order, with :class:`Progress` lines."""
+    """``one(row)`` for every index row (a dict), results in index order, with
+    :class:`Progress` lines. ``threads > 1`` runs ``one`` in that many forked worker processes
+    (:func:`emorepro.parallel.ordered_map`): its results are pickled back, so they should be
+    small, and it must not depend on the rows computed before it."""
     progress = Progress(label, len(index), unit)
     results = []
-    for i, row in enumerate(index.to_dict(orient="records"), 1):
-        results.append(one(row))
+    rows = index.to_dict(orient="records")
+    for i, result in enumerate(ordered_map(one, rows, threads=threads), 1):
+        results.append(result)
         progress.step(i)
     return results
 
@@ -210,8 +218,8 @@ def label_rate_table(
     Memory scales with one recording, not the corpus: each recording's rows are read back
     from its cache file, joined and written in row groups of ``_ROWS_PER_GROUP`` rows.
     ``threads > 1`` computes the missing cache files in that many forked worker processes
-    (``compute`` must then be picklable: a module-level function or a ``functools.partial``
-    of one); the output is the same for any ``threads``. Returns ``out``.
+    (:func:`emorepro.parallel.ordered_map`); the output is the same for any ``threads``.
+    Returns ``out``.
     """
     adapter = get_adapter(items.corpus)
     rows = read_index(items.index_csv).to_dict(orient="records")
@@ -296,32 +304,16 @@ def _cached_items(
     """``(row, labels)`` in index order, each once its cache file exists (computed here, or
     in ``threads`` worker processes that run ahead of the consumer)."""
     todo = [r for r in rows if not cache_of(r).exists()]
-    workers = min(threads, len(todo))
-    if workers <= 1 or "fork" not in mp.get_all_start_methods():
-        for row in rows:
-            labels = labels_of(row)
-            if not cache_of(row).exists():
-                failure = _cache_item(cache_of(row), compute, items.media_path(row), labels)
-                _raise_from_worker(failure)
-            yield row, labels
-        return
-    # fork: the workers inherit the imported modules (no re-import, and no re-run of a
-    # Snakemake script's top level as spawn would do); each holds one recording at a time
-    pool = ProcessPoolExecutor(workers, mp_context=mp.get_context("fork"))
-    try:
-        pending = {
-            r["item_id"]: pool.submit(
-                _cache_item, cache_of(r), compute, items.media_path(r), labels_of(r)
-            )
-            for r in todo
-        }
-        for row in rows:
-            future = pending.pop(row["item_id"], None)
-            if future is not None:
-                _raise_from_worker(future.result())
-            yield row, labels_of(row)
-    finally:
-        pool.shutdown(wait=True, cancel_futures=True)
+
+    def one(row: dict[str, Any]) -> pd.DataFrame:
+        labels = labels_of(row)
+        _cache_item(cache_of(row), compute, items.media_path(row), labels)
+        return labels
+
+    computed = ordered_map(one, todo, threads=threads)
+    todo_ids = {r["item_id"] for r in todo}
+    for row in rows:
+        yield row, next(computed) if row["item_id"] in todo_ids else labels_of(row)
 
 
 def _cache_item(
@@ -329,25 +321,12 @@ def _cache_item(
     compute: Callable[[Path, pd.DataFrame], pd.DataFrame],
     path: Path,
     labels: pd.DataFrame,
-) -> tuple[str, str] | None:
-    """Compute one recording's features and cache them; a ``CorruptInputError`` comes back
-    as ``(path, message)`` (the exception itself does not survive pickling)."""
-    try:
-        frame = compute(path, labels).reset_index(drop=True)
-        table = pa.Table.from_pandas(frame, preserve_index=False)  # no copy of the values
-        del frame
-        atomic_write(target, lambda p: pq.write_table(table, p, row_group_size=_ROWS_PER_GROUP))
-    except CorruptInputError as err:
-        return str(err.path), str(err)
-    return None
-
-
-def _raise_from_worker(failure: tuple[str, str] | None) -> None:
-    if failure is not None:
-        err = CorruptInputError.__new__(CorruptInputError)
-        Exception.__init__(err, failure[1])
-        err.path = Path(failure[0])
-        raise err
+) -> None:
+    """Compute one recording's features and cache them."""
+    frame = compute(path, labels).reset_index(drop=True)
+    table = pa.Table.from_pandas(frame, preserve_index=False)  # no copy of the values
+    del frame
+    atomic_write(target, lambda p: pq.write_table(table, p, row_group_size=_ROWS_PER_GROUP))
 
 
 def npz_manifest(
@@ -356,9 +335,15 @@ def npz_manifest(
     out: Path | str,
     compute: Callable[[Path], dict[str, np.ndarray]],
     describe: Callable[[dict[str, np.ndarray]], dict[str, Any]],
+    *,
+    threads: int = 1,
 ) -> pd.DataFrame:
     """Compute (or reuse) one ``.npz`` per item under ``items.cache`` and write the manifest:
-    ``item_id``, the file relative to ``items.cache_dir``, and ``describe(arrays)``."""
+    ``item_id``, the file relative to ``items.cache_dir``, and ``describe(arrays)``.
+
+    ``threads > 1`` computes the items in that many forked worker processes, each writing its
+    own cache files and returning only its manifest row; the manifest is the same for any
+    ``threads``."""
 
     def one(row: dict[str, Any]) -> dict[str, Any]:
         target = items.cache / f"{row['item_id']}.npz"
@@ -366,7 +351,8 @@ def npz_manifest(
         rel = target.relative_to(Path(items.cache_dir)).as_posix()
         return {"item_id": row["item_id"], "file": rel, **describe(arrays)}
 
-    frame = pd.DataFrame(each_item(f"{label} {items.corpus}", read_index(items.index_csv), one))
+    index = read_index(items.index_csv)
+    frame = pd.DataFrame(each_item(f"{label} {items.corpus}", index, one, threads=threads))
     write_parquet(out, frame)
     return frame
 
@@ -513,7 +499,12 @@ def logmel_step(files: CorpusFiles, out: Path | str, *, length: int) -> pd.DataF
 
 
 def face_crops_step(
-    files: CorpusFiles, out: Path | str, *, kind: str, fps_out: float | None = None
+    files: CorpusFiles,
+    out: Path | str,
+    *,
+    kind: str,
+    fps_out: float | None = None,
+    threads: int = 1,
 ) -> pd.DataFrame:
     """Face crops of every item's video (``zhang``: eye-normalised 150x110; ``tzirakis``:
     96x96; ``aminbeidokhti``: dlib-detected, frontal-aligned 256x256), cached per item as
@@ -521,7 +512,8 @@ def face_crops_step(
     detection statistics (``fps`` and ``step`` say which frames were kept: every
     ``round(fps_video / fps_out)``-th, all when ``fps_out`` is None; ``aminbeidokhti`` adds
     ``detector_dlib``, ``detector_haar`` and ``no_face``, the clips without any face, which
-    get centred squares and are counted in the log)."""
+    get centred squares and are counted in the log). Videos are processed in ``threads``
+    worker processes (:func:`npz_manifest`); the output is the same for any ``threads``."""
     from emorepro.features.faces import video_face_crops
 
     def compute(path: Path) -> dict[str, np.ndarray]:
@@ -534,7 +526,7 @@ def face_crops_step(
 
     key = faces_cache_key(kind, fps_out)
     items = files.items("video_path", key)
-    frame = npz_manifest(f"faces ({kind})", items, out, compute, describe)
+    frame = npz_manifest(f"faces ({kind})", items, out, compute, describe, threads=threads)
     if "no_face" in frame:
         n_none = int(frame["no_face"].sum())
         (log.warning if n_none else log.info)(
@@ -586,7 +578,7 @@ def video_descriptors_step(
 
 
 def landmark_frames_step(
-    files: CorpusFiles, out: Path | str, *, landmark_model: Path | str
+    files: CorpusFiles, out: Path | str, *, landmark_model: Path | str, threads: int = 1
 ) -> pd.DataFrame:
     """Aligned landmarks of every recording of a continuous corpus, cached per item.
 
@@ -595,7 +587,8 @@ def landmark_frames_step(
     (model file, reference shape and groups, libraries, code). T = the item's label frame
     count (``adapter.read_labels``, read only when the item is computed). The manifest ``out``
     (parquet): ``item_id``, ``file`` (relative to ``cache_dir``), ``n_frames``, ``n_points``,
-    ``face_fraction``.
+    ``face_fraction``. Recordings are processed in ``threads`` worker processes
+    (:func:`npz_manifest`); the output is the same for any ``threads``.
     """
     from emorepro.features import landmark_frames as LF
     from emorepro.features.landmarks import LandmarkModel
@@ -625,7 +618,7 @@ def landmark_frames_step(
 
     key = landmark_frames_cache_key(model)
     items = files.items("video_path", key)
-    frame = npz_manifest("landmark frames", items, out, compute, describe)
+    frame = npz_manifest("landmark frames", items, out, compute, describe, threads=threads)
     log.info(
         "%s: %d recordings, %d label frames, %.1f %% with a face",
         files.corpus,

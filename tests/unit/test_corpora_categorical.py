@@ -155,8 +155,9 @@ def test_generation_is_deterministic(name: str, tmp_path: Path, monkeypatch) -> 
     module = import_module(f"emorepro.synth.layouts.{name}")
     micro = {**module.SCALES["tiny"], **MICRO[name], "duration_s": (0.3, 0.5)}
     monkeypatch.setitem(module.SCALES, "tiny", micro)
-    for d, seed in (("a", 1), ("b", 1), ("c", 2)):
-        generate_corpus(name, tmp_path / d, scale="tiny", seed=seed)
+    # b: the same seed with clips written in two worker processes
+    for d, seed, threads in (("a", 1, 1), ("b", 1, 2), ("c", 2, 2)):
+        generate_corpus(name, tmp_path / d, scale="tiny", seed=seed, threads=threads)
     a, b, c = (_hashes(tmp_path / d) for d in "abc")
     assert a and a == b
     assert a != c

@@ -108,8 +108,18 @@ def test_full_layout_index_labels(full: Path) -> None:
 
 
 def test_avec_deterministic(avec: Path, tmp_path: Path) -> None:
-    recola_avec2016.generate(tmp_path, scale="tiny", seed=7)
+    """The same seed gives the same bytes, also with recordings in two worker processes."""
+    recola_avec2016.generate(tmp_path, scale="tiny", seed=7, threads=2)
     assert _hashes(tmp_path) == _hashes(avec)
+
+
+def test_full_same_for_any_threads(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    micro = {**recola_full.SCALES["tiny"], "n_subjects": 3, "duration_s": 0.8}
+    monkeypatch.setitem(recola_full.SCALES, "tiny", micro)
+    for threads in (1, 2):
+        recola_full.generate(tmp_path / str(threads), scale="tiny", seed=7, threads=threads)
+    one = _hashes(tmp_path / "1")
+    assert len(one) == 1 + 3 * 4 and one == _hashes(tmp_path / "2")
 
 
 def test_broken_copies(avec: Path, full: Path, tmp_path: Path) -> None:

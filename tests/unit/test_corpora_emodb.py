@@ -46,8 +46,9 @@ def test_twin_has_the_real_layout_and_indexes(twin: Path) -> None:
 
 
 def test_twin_generation_is_deterministic(tmp_path: Path) -> None:
-    for d, seed in (("a", 1), ("b", 1), ("c", 2)):
-        generate_corpus("emodb", tmp_path / d, scale="tiny", seed=seed)
+    # b: the same seed with utterances written in two worker processes
+    for d, seed, threads in (("a", 1, 1), ("b", 1, 2), ("c", 2, 2)):
+        generate_corpus("emodb", tmp_path / d, scale="tiny", seed=seed, threads=threads)
     a, b, c = (_hashes(tmp_path / d) for d in "abc")
     assert a and a == b and a != c
 

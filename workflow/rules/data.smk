@@ -11,7 +11,7 @@ rule synth_corpus:
         f"{R}/benchmarks/synth_corpus/{{corpus}}.tsv"
     conda:
         ENV
-    threads: 1
+    threads: 2  # recordings in parallel (emorepro.synth.generate_corpus)
     resources:
         mem_mb=MEM_MB["synth_corpus"],
     params:

@@ -9,4 +9,5 @@ with job_log(snakemake.log[0]):
         snakemake.output.root,
         scale=snakemake.params.scale,
         seed=snakemake.params.seed,
+        threads=snakemake.threads,
     )

@@ -22,15 +22,16 @@ from emorepro.io import atomic_write, write_csv, write_json, write_parquet
 log = logging.getLogger("emorepro")
 
 
-def synth_step(corpus: str, root: Path | str, *, scale: str, seed: int) -> None:
-    """Generate a synthetic twin into ``root`` (built beside it, renamed when complete)."""
+def synth_step(corpus: str, root: Path | str, *, scale: str, seed: int, threads: int = 1) -> None:
+    """Generate a synthetic twin into ``root`` (built beside it, renamed when complete), its
+    recordings in ``threads`` worker processes (the same files for any ``threads``)."""
     from emorepro.synth import generate_corpus
 
     root = Path(root)
     tmp = root.with_name(f".{root.name}.partial")
     shutil.rmtree(tmp, ignore_errors=True)
     log.info("generating synthetic %s (scale=%s, seed=%d)", corpus, scale, seed)
-    generate_corpus(corpus, tmp, scale=scale, seed=seed)
+    generate_corpus(corpus, tmp, scale=scale, seed=seed, threads=threads)
     shutil.rmtree(root, ignore_errors=True)
     os.replace(tmp, root)
     n = sum(1 for p in root.rglob("*") if p.is_file())

@@ -5,7 +5,9 @@ Every clip is one (arousal, valence) point drawn with
 face frames are driven by that point (small per-frame jitter) and muxed into one container.
 
 Determinism: every random generator is ``np.random.default_rng([seed, *stable_ints(...)])``
-with CRC-32 of the corpus and item names, never Python's ``hash()``.
+with CRC-32 of the corpus and item names, never Python's ``hash()``; a clip draws from its
+own generators only, so clips are written in any order, in ``threads`` worker processes
+(:meth:`ClipWriter.write_all`), with the same bytes.
 """
 
 from __future__ import annotations
@@ -13,10 +15,11 @@ from __future__ import annotations
 import zlib
 from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
+from emorepro.parallel import ordered_map
 from emorepro.synth.affect import Speaker, emotion_affect, make_speakers
 from emorepro.synth.face import FaceRenderer
 from emorepro.synth.media import write_video
@@ -50,12 +53,43 @@ def speaker(
     return make_speakers([speaker_id], rng=rng, language=language, genders=genders)[0]
 
 
+class Clip(NamedTuple):
+    """One clip to write: where, which emotion and speaker, how long, and its item name (the
+    key of its random generators)."""
+
+    path: Path
+    emotion: str
+    spk: Speaker
+    duration_s: float
+    item: str
+
+
 class ClipWriter:
-    """Writes audio-visual clips for one corpus; caches one face renderer per speaker."""
+    """Writes audio-visual clips for one corpus; caches one face renderer per speaker.
+
+    :meth:`write` writes one clip now; :meth:`add` queues one and :meth:`write_all` writes the
+    queue in worker processes.
+    """
 
     def __init__(self, corpus: str, seed: int, *, size: tuple[int, int], fps: float, sr: int):
         self.corpus, self.seed, self.size, self.fps, self.sr = corpus, seed, size, fps, sr
         self._renderers: dict[str, Any] = {}
+        self._queue: list[Clip] = []
+
+    def add(self, path: Path, *, emotion: str, spk: Speaker, duration_s: float, item: str) -> None:
+        """Queue one clip for :meth:`write_all`."""
+        self._queue.append(Clip(path, emotion, spk, duration_s, item))
+
+    def write_all(self, *, threads: int = 1) -> list[tuple[float, float]]:
+        """Write the queued clips (in ``threads`` worker processes, each with its own renderer
+        cache) and empty the queue; returns each clip's (arousal, valence), in queue order."""
+        clips, self._queue = self._queue, []
+
+        def one(clip: Clip) -> tuple[float, float]:
+            return self.write(clip.path, emotion=clip.emotion, spk=clip.spk,
+                              duration_s=clip.duration_s, item=clip.item)  # fmt: skip
+
+        return list(ordered_map(one, clips, threads=threads))
 
     def _renderer(self, spk: Speaker) -> Any:
         if spk.id not in self._renderers:
@@ -99,7 +133,7 @@ def durations(rng: np.random.Generator, n: int, lo: float, hi: float) -> list[fl
     return [round(float(d), 1) for d in rng.uniform(lo, hi, size=n)]
 
 
-def write_grid(
+def add_grid(
     writer: ClipWriter,
     spk: Speaker,
     key: object,
@@ -109,7 +143,8 @@ def write_grid(
     span: tuple[float, float],
     place: Callable[[str, str, int], tuple[Path, str]],
 ) -> None:
-    """Write ``n`` clips of every emotion in ``codes`` (emotion -> file code) for one speaker.
+    """Queue ``n`` clips of every emotion in ``codes`` (emotion -> file code) for one speaker
+    (:meth:`ClipWriter.add`).
 
     Durations (uniform in ``span``) come emotion-major from the stream ``(seed, corpus,
     "durations", key)``; ``place(emotion, code, k)`` returns the path and the item name of
@@ -119,4 +154,4 @@ def write_grid(
     for e, (emotion, code) in enumerate(codes.items()):
         for k in range(n):
             path, item = place(emotion, code, k)
-            writer.write(path, emotion=emotion, spk=spk, duration_s=durs[e * n + k], item=item)
+            writer.add(path, emotion=emotion, spk=spk, duration_s=durs[e * n + k], item=item)

@@ -37,8 +37,8 @@ SCALES: dict[str, dict] = {
 }  # fmt: skip
 
 
-def generate(root: Path, *, scale: str, seed: int) -> None:
-    """Write the AFEW twin under ``root`` (``SCALES[scale]``)."""
+def generate(root: Path, *, scale: str, seed: int, threads: int = 1) -> None:
+    """Write the AFEW twin under ``root`` (``SCALES[scale]``; clips in ``threads`` processes)."""
     cfg = SCALES[scale]
     root = Path(root)
     writer = ClipWriter("afew", seed, size=cfg["size"], fps=FPS, sr=SR)
@@ -51,6 +51,7 @@ def generate(root: Path, *, scale: str, seed: int) -> None:
             for _ in range(counts.get(cls, 0)):
                 clip = f"{(s + 1) * 10_000_000 + 7919 * j:09d}"
                 spk = speaker(seed, "afew", clip)
-                writer.write(root / folder / cls / f"{clip}.avi", emotion=emotion, spk=spk,
-                             duration_s=durs[j], item=f"{key}/{clip}")  # fmt: skip
+                writer.add(root / folder / cls / f"{clip}.avi", emotion=emotion, spk=spk,
+                           duration_s=durs[j], item=f"{key}/{clip}")  # fmt: skip
                 j += 1
+    writer.write_all(threads=threads)

@@ -47,8 +47,9 @@ SCALES: dict[str, dict] = {
 }  # fmt: skip
 
 
-def generate(root: Path, *, scale: str, seed: int) -> None:
-    """Write the BAUM-1s twin under ``root`` (``SCALES[scale]``)."""
+def generate(root: Path, *, scale: str, seed: int, threads: int = 1) -> None:
+    """Write the BAUM-1s twin under ``root`` (``SCALES[scale]``; clips in ``threads``
+    processes)."""
     cfg = SCALES[scale]
     root = Path(root)
     n_subj = cfg["subjects"]
@@ -72,8 +73,9 @@ def generate(root: Path, *, scale: str, seed: int) -> None:
         counters[s] += 1
         clip = f"S{s + 1:03d}_{counters[s]:03d}"
         path = root / CLIP_DIR / f"s{s + 1:03d}" / f"{clip}.mp4"
-        writer.write(path, emotion=emotion, spk=speakers[s], duration_s=durs[k], item=clip)
+        writer.add(path, emotion=emotion, spk=speakers[s], duration_s=durs[k], item=clip)
         rows.append([str(k + 1), str(s + 1), speakers[s].gender, clip, CODE_NAMES[code], str(code)])
+    writer.write_all(threads=threads)
     with open(root / SHEET, "w", newline="", encoding="utf-8") as fh:
         out = csv.writer(fh, lineterminator="\n")
         out.writerow(["No", "Subject", "Gender", "Clip", "Emotion", "Code"])

@@ -14,12 +14,14 @@ naturalness 60-100 %); they carry no signal.
 
 from __future__ import annotations
 
+from functools import partial
 from pathlib import Path
 
 import numpy as np
 
 from emorepro.corpora.emodb import EMOTIONS, RATINGS, SPEAKERS
-from emorepro.synth.affect import emotion_affect
+from emorepro.parallel import ordered_map
+from emorepro.synth.affect import Speaker, emotion_affect
 from emorepro.synth.layouts._categorical import durations, rng_for, speaker
 from emorepro.synth.media import write_wav
 from emorepro.synth.voice import synthesize_speech
@@ -47,11 +49,24 @@ def _ratings_line(n: int, name: str, rng: np.random.Generator) -> str:
     return f"{n}\t{name}\t{_comma(recognised)}\t{_comma(natural)}"
 
 
-def generate(root: Path, *, scale: str, seed: int) -> None:
-    """Write the EmoDB twin under ``root`` (``SCALES[scale]`` texts per emotion and speaker)."""
+def _utterance(root: Path, seed: int, job: tuple[int, str, Speaker, str, float]) -> str:
+    """Write one utterance (``job``: line number, name, speaker, emotion, duration); return its
+    ratings line, drawn after the audio from the utterance's own generator."""
+    n, name, spk, emotion, duration_s = job
+    rng = rng_for(seed, "emodb", "utterance", name)
+    arousal, valence = emotion_affect(emotion, speaker=spk, rng=rng)
+    audio = synthesize_speech(arousal=arousal, valence=valence, speaker=spk,
+                              duration_s=duration_s, sr=SR, rng=rng)  # fmt: skip
+    write_wav(root / "wav" / f"{name}.wav", audio, SR)
+    return _ratings_line(n, f"{name}.wav", rng)
+
+
+def generate(root: Path, *, scale: str, seed: int, threads: int = 1) -> None:
+    """Write the EmoDB twin under ``root`` (``SCALES[scale]`` texts per emotion and speaker;
+    utterances in ``threads`` processes)."""
     cfg = SCALES[scale]
     root = Path(root)
-    lines = ["Nr.\tSatz\terkannt\tnatuerlich"]
+    jobs: list[tuple[int, str, Speaker, str, float]] = []
     for sid, (gender, _age) in SPEAKERS.items():
         spk = speaker(seed, "emodb", sid, language="german", gender=gender)
         n = cfg["texts"] * len(LETTERS)
@@ -61,10 +76,7 @@ def generate(root: Path, *, scale: str, seed: int) -> None:
         ):
             text = TEXTS[(k + int(sid)) % len(TEXTS)]
             name = f"{sid}{text}{letter}a"
-            rng = rng_for(seed, "emodb", "utterance", name)
-            arousal, valence = emotion_affect(emotion, speaker=spk, rng=rng)
-            audio = synthesize_speech(arousal=arousal, valence=valence, speaker=spk,
-                                      duration_s=durs[k], sr=SR, rng=rng)  # fmt: skip
-            write_wav(root / "wav" / f"{name}.wav", audio, SR)
-            lines.append(_ratings_line(len(lines), f"{name}.wav", rng))
+            jobs.append((len(jobs) + 1, name, spk, emotion, durs[k]))
+    lines = ["Nr.\tSatz\terkannt\tnatuerlich"]
+    lines += ordered_map(partial(_utterance, root, seed), jobs, threads=threads)
     (root / RATINGS).write_text("\n".join(lines) + "\n", encoding="latin-1")

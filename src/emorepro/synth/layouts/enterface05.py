@@ -15,7 +15,7 @@ from functools import partial
 from pathlib import Path
 
 from emorepro.corpora.enterface05 import EMOTIONS as CODES
-from emorepro.synth.layouts._categorical import ClipWriter, speaker, write_grid
+from emorepro.synth.layouts._categorical import ClipWriter, add_grid, speaker
 
 #: the subject whose release has clips directly in the emotion folders
 FLAT_SUBJECT = 6
@@ -39,12 +39,13 @@ def _place(root: Path, subj: int, emotion: str, code: str, k: int) -> tuple[Path
     return folder / f"{name}.avi", name
 
 
-def generate(root: Path, *, scale: str, seed: int) -> None:
+def generate(root: Path, *, scale: str, seed: int, threads: int = 1) -> None:
     """Write the eNTERFACE'05 twin under ``root`` (``SCALES[scale]``)."""
     cfg = SCALES[scale]
     root = Path(root)
     writer = ClipWriter("enterface05", seed, size=cfg["size"], fps=FPS, sr=SR)
     for subj in range(1, cfg["subjects"] + 1):
         spk = speaker(seed, "enterface05", f"s{subj}", language="English")
-        write_grid(writer, spk, subj, codes=CODES, n=cfg["sentences"], span=cfg["duration_s"],
-                   place=partial(_place, root, subj))  # fmt: skip
+        add_grid(writer, spk, subj, codes=CODES, n=cfg["sentences"], span=cfg["duration_s"],
+                 place=partial(_place, root, subj))  # fmt: skip
+    writer.write_all(threads=threads)

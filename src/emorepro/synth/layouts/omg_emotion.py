@@ -56,14 +56,17 @@ def _link(seed: int, video: str) -> str:
     return "https://www.youtube.com/watch?v=" + "".join(rng.choice(list(_YT), size=11))
 
 
-def generate(root: Path, *, scale: str, seed: int) -> None:
-    """Write the OMG-Emotion twin under ``root`` (``SCALES[scale]``)."""
+def generate(root: Path, *, scale: str, seed: int, threads: int = 1) -> None:
+    """Write the OMG-Emotion twin under ``root`` (``SCALES[scale]``; clips in ``threads``
+    processes)."""
     cfg = SCALES[scale]
     root = Path(root)
     writer = ClipWriter("omg_emotion", seed, size=cfg["size"], fps=FPS, sr=SR)
     n_utt = cfg["utterances"]
-    for split, sheet in SPLITS.items():
-        rows: list[list[str]] = []
+    # every clip of both splits first (written together), then each split's sheet
+    sheets: dict[str, list[tuple[str, str, int, str, float, float]]] = {}
+    for split in SPLITS:
+        plan = sheets[split] = []
         for i in range(cfg["videos"][split]):
             video = _video_id(seed, split, i)
             spk = speaker(seed, "omg_emotion", video, language="English")
@@ -73,11 +76,16 @@ def generate(root: Path, *, scale: str, seed: int) -> None:
             for k in range(n_utt):
                 code = (k + i) % len(EMOTIONS)
                 utt = f"utterance_{k + 1}.mp4"
-                a, v = writer.write(root / video / utt, emotion=EMOTIONS[code], spk=spk,
-                                    duration_s=durs[k], item=f"{video}/{utt}")  # fmt: skip
+                writer.add(root / video / utt, emotion=EMOTIONS[code], spk=spk,
+                           duration_s=durs[k], item=f"{video}/{utt}")  # fmt: skip
                 start, t = t, round(t + durs[k], 2)
-                rows.append([link, f"{start:.2f}", f"{t:.2f}", video, utt,
-                             f"{(a + 1.0) / 2.0:.6f}", f"{v:.6f}", str(code)])  # fmt: skip
+                plan.append((link, video, code, utt, start, t))
+    affect = iter(writer.write_all(threads=threads))
+    for split, sheet in SPLITS.items():
+        rows: list[list[str]] = []
+        for (link, video, code, utt, start, t), (a, v) in zip(sheets[split], affect, strict=False):
+            rows.append([link, f"{start:.2f}", f"{t:.2f}", video, utt,
+                         f"{(a + 1.0) / 2.0:.6f}", f"{v:.6f}", str(code)])  # fmt: skip
         with open(root / sheet, "w", newline="", encoding="utf-8") as fh:
             out = csv.writer(fh, lineterminator="\n")
             out.writerow(COLUMNS)

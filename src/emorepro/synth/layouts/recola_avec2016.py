@@ -21,6 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
+from emorepro.parallel import ordered_map
 from emorepro.synth.affect import Speaker, annotate, latent_trajectory, make_speakers
 from emorepro.synth.face import FaceRenderer
 from emorepro.synth.media import write_video, write_wav
@@ -177,13 +178,31 @@ def write_recording(
         write_ratings_csv(root / folders.ratings / dim / f"{name}.csv", raters)
 
 
-def generate(root: Path, *, scale: str, seed: int) -> None:
-    """Write the AVEC 2016 twin under ``root``."""
+def write_recordings(
+    root: Path,
+    folders: TwinFolders,
+    speakers: list[Speaker],
+    *,
+    stream: list[int],
+    cfg: dict,
+    threads: int = 1,
+) -> None:
+    """One recording per speaker, named by its id: recording ``k`` draws from the
+    generators seeded ``[*stream, k, ...]`` only, so ``threads`` worker processes write the
+    same files as one."""
+
+    def one(k: int) -> None:
+        sp = speakers[k]
+        write_recording(root, folders, sp.id, speaker=sp, seed_parts=[*stream, k], cfg=cfg)
+
+    for _ in ordered_map(one, range(len(speakers)), threads=threads):
+        pass
+
+
+def generate(root: Path, *, scale: str, seed: int, threads: int = 1) -> None:
+    """Write the AVEC 2016 twin under ``root`` (recordings in ``threads`` processes)."""
     cfg = SCALES[scale]
     root = Path(root)
     names = [f"{p}_{i}" for p in PARTITIONS for i in range(1, cfg["per_partition"] + 1)]
     speakers = make_speakers(names, rng=np.random.default_rng([seed, _STREAM, 0]), language="fr")
-    for k, (name, speaker) in enumerate(zip(names, speakers, strict=True)):
-        write_recording(
-            root, AVEC_TWIN, name, speaker=speaker, seed_parts=[seed, _STREAM, 1, k], cfg=cfg
-        )
+    write_recordings(root, AVEC_TWIN, speakers, stream=[seed, _STREAM, 1], cfg=cfg, threads=threads)

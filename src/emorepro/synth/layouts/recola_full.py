@@ -23,7 +23,7 @@ from pathlib import Path
 import numpy as np
 
 from emorepro.synth.affect import make_speakers
-from emorepro.synth.layouts.recola_avec2016 import TwinFolders, write_recording
+from emorepro.synth.layouts.recola_avec2016 import TwinFolders, write_recordings
 
 _STREAM = 46  # stable stream id of this corpus in every rng seed
 METADATA = "RECOLA-Metadata/participants.csv"
@@ -46,8 +46,8 @@ def subject_ids(n: int) -> list[str]:
     return [f"P{16 + i}" for i in range(n)]
 
 
-def generate(root: Path, *, scale: str, seed: int) -> None:
-    """Write the full-release twin under ``root``."""
+def generate(root: Path, *, scale: str, seed: int, threads: int = 1) -> None:
+    """Write the full-release twin under ``root`` (recordings in ``threads`` processes)."""
     cfg = SCALES[scale]
     root = Path(root)
     ids = subject_ids(int(cfg["n_subjects"]))
@@ -71,5 +71,4 @@ def generate(root: Path, *, scale: str, seed: int) -> None:
         writer.writerow(["subject", "gender", "age", "mother_tongue"])
         for sp in speakers:
             writer.writerow([sp.id, sp.gender, sp.age, sp.language])
-    for k, sp in enumerate(speakers):
-        write_recording(root, FOLDERS, sp.id, speaker=sp, seed_parts=[seed, _STREAM, 1, k], cfg=cfg)
+    write_recordings(root, FOLDERS, speakers, stream=[seed, _STREAM, 1], cfg=cfg, threads=threads)

@@ -17,7 +17,7 @@ from functools import partial
 from pathlib import Path
 
 from emorepro.corpora.rml import EMOTIONS
-from emorepro.synth.layouts._categorical import ClipWriter, speaker, write_grid
+from emorepro.synth.layouts._categorical import ClipWriter, add_grid, speaker
 
 #: emotion -> file-name code, the inverse of the adapter's vocabulary
 CODES: dict[str, str] = {emotion: code for code, emotion in EMOTIONS.items()}
@@ -53,7 +53,7 @@ def _place(
     return folder / f"{name}.avi", f"{sid}/{name}"
 
 
-def generate(root: Path, *, scale: str, seed: int) -> None:
+def generate(root: Path, *, scale: str, seed: int, threads: int = 1) -> None:
     """Write the RML twin under ``root`` (``SCALES[scale]``)."""
     cfg = SCALES[scale]
     root = Path(root)
@@ -63,5 +63,6 @@ def generate(root: Path, *, scale: str, seed: int) -> None:
         langs = LANGUAGES.get(sid, ("english",))
         folder = root / ("rml-1" if i < 5 else "rml-2") / sid
         spk = speaker(seed, "rml", sid, language=langs[0])
-        write_grid(writer, spk, sid, codes=CODES, n=cfg["clips_per_emotion"],
-                   span=cfg["duration_s"], place=partial(_place, folder, sid, langs))  # fmt: skip
+        add_grid(writer, spk, sid, codes=CODES, n=cfg["clips_per_emotion"],
+                 span=cfg["duration_s"], place=partial(_place, folder, sid, langs))  # fmt: skip
+    writer.write_all(threads=threads)

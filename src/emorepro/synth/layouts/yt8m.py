@@ -58,8 +58,9 @@ def _video_ids(n: int, rng: np.random.Generator) -> list[str]:
     return out
 
 
-def generate(root: Path, *, scale: str, seed: int) -> None:
-    """Write the twin's train/validate shards under ``root``."""
+def generate(root: Path, *, scale: str, seed: int, threads: int = 1) -> None:
+    """Write the twin's train/validate shards under ``root`` (in this process whatever
+    ``threads``: a few MB of feature vectors, written in about a second)."""
     cfg = SCALES[scale]
     root = Path(root)
     root.mkdir(parents=True, exist_ok=True)

@@ -12,7 +12,9 @@ a fresh output and feature cache: ``synth`` = :func:`emorepro.synth.generate_cor
 whole twin, ``face_crops`` = :func:`emorepro.steps.features.face_crops_step` (``zhang``),
 ``landmark_frames`` = :func:`emorepro.steps.features.landmark_frames_step`.
 
-Prints, per run: wall seconds, CPU seconds (the process and its workers, user + system),
+Each run's process holds OpenCV to ``threads`` threads as a Snakemake job of the rule does
+(:func:`emorepro.runlog.limit_threads` with ``OMP_NUM_THREADS`` = threads). Prints, per run:
+wall seconds, CPU seconds (the process and its workers, user + system),
 peak RSS of the largest process, peak RSS summed over the process tree (sampled every
 0.1 s), the 1-minute load average before the run (another job on the machine shows up
 there) and the speed-up over the first row of the step. ``--old`` (a ``src`` folder of the
@@ -47,6 +49,8 @@ step, work, corpus, scale, threads = sys.argv[1:6]
 threads = int(threads)
 kw = {} if threads == 0 else {"threads": threads}  # 0: the previous code, no threads knob
 work = Path(work)
+from emorepro.runlog import limit_threads
+limit_threads()  # as a Snakemake job does (job_log): OpenCV at OMP_NUM_THREADS = threads
 if step == "synth":
     from emorepro.synth import generate_corpus
     generate_corpus(corpus, work / "out", scale=scale, seed=42, **kw)

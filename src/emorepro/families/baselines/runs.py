@@ -162,6 +162,7 @@ def svr_on_partition(
         model = train_svr(x_train, train[target].to_numpy(), C=best_c, epsilon=epsilon)
         params[f"{target}.C"] = best_c
         params[f"{target}.dev_ccc_by_C"] = {str(c): s for c, s in scores.items()}
+        params["svm"] = model.solver
         for role in ("dev", "test"):
             preds.append(
                 parts[role][["item_id", "time_s"]].assign(
@@ -190,7 +191,6 @@ def svr_run(ctx: RunContext) -> Outcome:
         **s,
         "C_grid": list(s["C_grid"]),
         "kernel": "linear",
-        "svm": "libsvm epsilon-SVR",
     }
     return summary.outcome("regression", table, params=params, targets=TARGETS)
 

@@ -203,3 +203,48 @@ def test_speaker_zscore_against_a_loop() -> None:
         want = np.where(sd > 0, (x - x.mean(axis=0)) / np.where(sd > 0, sd, 1.0), 0.0)
         np.testing.assert_allclose(got[subjects == spk].to_numpy(), want, atol=1e-12)
     assert list(got.index) == items
+
+
+def test_svr_on_partition_reads_the_parquet_like_the_dataframe(tmp_path) -> None:
+    """The SVR job reads its frames file one recording at a time (bounded memory); the result
+    is the same as from the whole table in memory (wide features: the LIBLINEAR path)."""
+    import pandas as pd
+
+    from emorepro.families.baselines.runs import svr_on_partition
+
+    rng = np.random.default_rng(5)
+    items = [f"P{k}" for k in range(6)]
+    parts = []
+    for k, item in enumerate(items):
+        t = 40 + k
+        X = rng.normal(size=(t, 300)).astype(np.float32)
+        parts.append(
+            pd.DataFrame(X, columns=[f"f{j}" for j in range(300)]).assign(
+                item_id=item,
+                time_s=np.arange(t) * 0.04,
+                arousal=X[:, :3].sum(axis=1) / 5,
+                valence=X[:, 3:6].sum(axis=1) / 5,
+            )
+        )
+    frames = pd.concat(parts, ignore_index=True)
+    frames = frames[["item_id", "time_s", *frames.columns[:300], "arousal", "valence"]]
+    frames.to_parquet(tmp_path / "frames.parquet", row_group_size=50)
+    sheet = pd.DataFrame(
+        {
+            "fold": 0,
+            "item_id": items,
+            "subject": items,
+            "role": ["train"] * 2 + ["dev"] * 2 + ["test"] * 2,
+        }
+    )
+    kw = {"C_grid": (1e-4, 1.0), "epsilon": 0.1, "train_frame_step": 2}
+    from_df, chosen_df = svr_on_partition(frames, sheet, **kw)
+    from_file, chosen_file = svr_on_partition(tmp_path / "frames.parquet", sheet, **kw)
+    pd.testing.assert_frame_equal(from_df, from_file)
+    assert chosen_df == chosen_file and chosen_df["svm"].startswith("LIBLINEAR")
+    assert list(from_df.groupby(["target", "role"], sort=False).size().index) == [
+        ("arousal", "dev"),
+        ("arousal", "test"),
+        ("valence", "dev"),
+        ("valence", "test"),
+    ]

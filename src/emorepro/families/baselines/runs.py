@@ -11,7 +11,9 @@
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -119,8 +121,47 @@ def _ccc_by_item(table: pd.DataFrame) -> float:
     )
 
 
+def _role_frames(
+    frames: pd.DataFrame | Path, items: Sequence[str], meta_cols: list[str], step: int = 1
+) -> tuple[pd.DataFrame, np.ndarray]:
+    """The rows of ``items`` (in that order, every ``step``-th row of each): the ``meta_cols``
+    as a DataFrame and the feature columns (all others but ``item_id``/``time_s``/targets) as
+    one C-ordered matrix in the columns' own float precision (float32 for openSMILE).
+
+    ``frames`` is a DataFrame or a parquet file; a file is read one item at a time, so the
+    peak is the returned matrix plus one recording's rows (not the whole table, as
+    ``pd.read_parquet`` would: 1.8 GB for ComParE on recola_full at small).
+    """
+    if isinstance(frames, pd.DataFrame):
+        part = _stack(frames, list(items), step)
+        feats = [c for c in part.columns if c not in ("item_id", "time_s", *meta_cols)]
+        return part[meta_cols].reset_index(drop=True), np.ascontiguousarray(part[feats])
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    schema = pq.read_schema(frames)
+    feats = [c for c in schema.names if c not in ("item_id", "time_s", *meta_cols)]
+    dtype = np.result_type(*(schema.field(c).type.to_pandas_dtype() for c in feats))
+    ids = pq.read_table(frames, columns=["item_id"])["item_id"].to_numpy()
+    counts = [len(range(0, int(np.count_nonzero(ids == item)), step)) for item in items]
+    del ids
+    X = np.empty((sum(counts), len(feats)), dtype=dtype)
+    metas, r0 = [], 0
+    for item, count in zip(items, counts, strict=True):
+        t = pq.read_table(frames, filters=[("item_id", "==", item)])
+        rows = np.arange(0, t.num_rows, step)
+        for j, c in enumerate(feats):
+            X[r0 : r0 + count, j] = t.column(c).to_numpy()[rows]
+        metas.append(t.select(meta_cols).to_pandas().iloc[rows])
+        r0 += count
+        del t
+    pa.default_memory_pool().release_unused()  # hand the per-recording buffers back
+    meta = pd.concat(metas, ignore_index=True) if metas else pd.DataFrame(columns=meta_cols)
+    return meta, X
+
+
 def svr_on_partition(
-    frames: pd.DataFrame,
+    frames: pd.DataFrame | Path,
     sheet: pd.DataFrame,
     *,
     targets: Sequence[str] = TARGETS,
@@ -131,55 +172,69 @@ def svr_on_partition(
     """ε-SVR per target with C selected on dev (CCC), predictions for dev and test.
 
     ``frames``: one row per (item_id, time_s) with feature columns and one column per target
-    (the gold standard at that frame); feature columns are all the others. Returns the long
-    prediction table (``item_id, time_s, role, target, y_true, y_pred``) and the chosen
-    parameters (``<target>.C``, ``<target>.dev_ccc_by_C``).
+    (the gold standard at that frame); feature columns are all the others. A DataFrame or its
+    parquet file (read role by role, one recording at a time: :func:`_role_frames`). Returns
+    the long prediction table (``item_id, time_s, role, target, y_true, y_pred``) and the
+    chosen parameters (``<target>.C``, ``<target>.dev_ccc_by_C``).
+
+    Memory: train and dev features are held while C is chosen, test features only after the
+    training matrix is freed; the models keep weights, not training rows.
     """
-    feat_cols = [c for c in frames.columns if c not in ("item_id", "time_s", *targets)]
-    train = _stack(frames, role_items(sheet, "train"), train_frame_step)
-    parts = {r: _stack(frames, role_items(sheet, r)) for r in ("dev", "test")}
-    x = {r: p[feat_cols].to_numpy() for r, p in parts.items()}
-    x_train = train[feat_cols].to_numpy()  # train_svr z-scores with training statistics
-    preds, params = [], {}
+    meta_cols = ["item_id", "time_s", *targets]
+    train, x_train = _role_frames(frames, role_items(sheet, "train"), meta_cols, train_frame_step)
+    dev, x_dev = _role_frames(frames, role_items(sheet, "dev"), meta_cols)
+    models, params = {}, {}
     for target in targets:
 
-        def fit(xx, yy, *, C):
-            return train_svr(xx, yy, C=C, epsilon=epsilon)
+        def fit(xx, yy, *, C, target=target):
+            t0 = time.perf_counter()
+            model = train_svr(xx, yy, C=C, epsilon=epsilon)
+            log.info(
+                "svr %s C=%g: %s, %s iterations, %.1f s (%d x %d)", target, C, model.solver,
+                model.iterations, time.perf_counter() - t0, *xx.shape,
+            )  # fmt: skip
+            return model
 
         def score(y_true, y_pred):
-            table = parts["dev"][["item_id"]].assign(y_true=y_true, y_pred=y_pred)
+            table = dev[["item_id"]].assign(y_true=y_true, y_pred=y_pred)
             return _ccc_by_item(table)
 
         best_c, scores = select_c(
             fit,
             x_train,
             train[target].to_numpy(),
-            x["dev"],
-            parts["dev"][target].to_numpy(),
+            x_dev,
+            dev[target].to_numpy(),
             grid=tuple(C_grid),
             score_fn=score,
         )
-        model = train_svr(x_train, train[target].to_numpy(), C=best_c, epsilon=epsilon)
+        models[target] = fit(x_train, train[target].to_numpy(), C=best_c)
         params[f"{target}.C"] = best_c
         params[f"{target}.dev_ccc_by_C"] = {str(c): s for c, s in scores.items()}
-        params["svm"] = model.solver
-        for role in ("dev", "test"):
-            preds.append(
-                parts[role][["item_id", "time_s"]].assign(
-                    role=role,
-                    target=target,
-                    y_true=parts[role][target].to_numpy(),
-                    y_pred=model.predict(x[role]),
-                )
-            )
-    return pd.concat(preds, ignore_index=True), params
+    params["svm"] = "; ".join(sorted({m.solver for m in models.values()}))
+    del x_train
+    preds = {("dev", t): models[t].predict(x_dev) for t in targets}
+    del x_dev
+    test, x_test = _role_frames(frames, role_items(sheet, "test"), meta_cols)
+    preds.update({("test", t): models[t].predict(x_test) for t in targets})
+    del x_test
+    parts = {"dev": dev, "test": test}
+    table = [
+        parts[role][["item_id", "time_s"]].assign(
+            role=role, target=target, y_true=parts[role][target].to_numpy(), y_pred=pred
+        )
+        for target in targets
+        for role in ("dev", "test")
+        for pred in [preds[(role, target)]]
+    ]
+    return pd.concat(table, ignore_index=True), params
 
 
 def svr_run(ctx: RunContext) -> Outcome:
     """ε-SVR on the fixed partition of a continuous corpus."""
     s = ctx.settings
     table, chosen = svr_on_partition(
-        pd.read_parquet(ctx.path("frames")),
+        ctx.path("frames"),
         ctx.sheet(),
         C_grid=s["C_grid"],
         epsilon=s["epsilon"],

@@ -177,42 +177,45 @@ def svr_on_partition(
     the long prediction table (``item_id, time_s, role, target, y_true, y_pred``) and the
     chosen parameters (``<target>.C``, ``<target>.dev_ccc_by_C``).
 
-    Memory: train and dev features are held while C is chosen, test features only after the
-    training matrix is freed; the models keep weights, not training rows.
+    Every (target, C) model is trained first, from the training rows alone; the training
+    matrix is then freed and dev read to score the models (``select_c``'s rule: best pooled
+    CCC, ties to the smaller C); the best model, the very one trained in the grid (training is
+    deterministic), predicts dev and test. So training and dev/test features are never held
+    together, and the final model is not trained twice. Models keep weights, not rows.
     """
     meta_cols = ["item_id", "time_s", *targets]
     train, x_train = _role_frames(frames, role_items(sheet, "train"), meta_cols, train_frame_step)
+    grid = tuple(C_grid)
+    fitted: dict[tuple[str, float], Any] = {}
+    for target in targets:
+        for c in grid:
+            t0 = time.perf_counter()
+            model = train_svr(x_train, train[target].to_numpy(), C=c, epsilon=epsilon)
+            log.info(
+                "svr %s C=%g: %s, %s iterations, %.1f s (%d x %d)", target, c, model.solver,
+                model.iterations, time.perf_counter() - t0, *x_train.shape,
+            )  # fmt: skip
+            fitted[(target, c)] = model
+    del x_train, train
     dev, x_dev = _role_frames(frames, role_items(sheet, "dev"), meta_cols)
     models, params = {}, {}
     for target in targets:
 
-        def fit(xx, yy, *, C, target=target):
-            t0 = time.perf_counter()
-            model = train_svr(xx, yy, C=C, epsilon=epsilon)
-            log.info(
-                "svr %s C=%g: %s, %s iterations, %.1f s (%d x %d)", target, C, model.solver,
-                model.iterations, time.perf_counter() - t0, *xx.shape,
-            )  # fmt: skip
-            return model
+        def trained(_x, _y, *, C, target=target):
+            return fitted[(target, C)]
 
         def score(y_true, y_pred):
             table = dev[["item_id"]].assign(y_true=y_true, y_pred=y_pred)
             return _ccc_by_item(table)
 
         best_c, scores = select_c(
-            fit,
-            x_train,
-            train[target].to_numpy(),
-            x_dev,
-            dev[target].to_numpy(),
-            grid=tuple(C_grid),
-            score_fn=score,
+            trained, None, None, x_dev, dev[target].to_numpy(), grid=grid, score_fn=score
         )
-        models[target] = fit(x_train, train[target].to_numpy(), C=best_c)
+        models[target] = fitted[(target, best_c)]
         params[f"{target}.C"] = best_c
         params[f"{target}.dev_ccc_by_C"] = {str(c): s for c, s in scores.items()}
     params["svm"] = "; ".join(sorted({m.solver for m in models.values()}))
-    del x_train
+    fitted.clear()  # the other C models
     preds = {("dev", t): models[t].predict(x_dev) for t in targets}
     del x_dev
     test, x_test = _role_frames(frames, role_items(sheet, "test"), meta_cols)

@@ -23,13 +23,14 @@ L = Layout(R)
 ENV = "../../envs/emorepro.yaml"
 # Peak memory a job may use (MB; `resources: mem_mb` of each rule, so that Snakemake's
 # `--resources mem_mb=N` and SLURM schedule by memory). Measured peaks at scale small
-# (python benchmarks/dag_profile.py) rounded up, at the 2.5 GB budget or below. Known
-# exception: the linear SVR on ComParE_2016 (precomputed Gram matrix) peaks at 10.6 GB at
-# small (issue 14); give it more with --set-resources experiment:mem_mb=11000 if you schedule
-# by memory. Rules with `threads: 2` over recordings (emorepro.parallel) are measured with
-# both workers: RSS summed over the job's processes (what the benchmark files record; pages
-# the forked workers share with the job are counted in each), e.g. synth_corpus 1.6 GB (PSS
-# 1.3 GB, RECOLA full) and landmark_frames 1.6 GB (PSS 0.7 GB) at small; face_crops 0.7 GB.
+# (python benchmarks/dag_profile.py) rounded up, at the 2.5 GB budget or below. The linear
+# SVR on ComParE_2016 (recola_full, small: 4,800 x 6,373 training rows, LIBLINEAR since
+# issue 14; it was 10.6 GB with libsvm's Gram matrix) peaks at 1.7 GB (1,625 MiB measured),
+# within the experiment budget below. Rules with `threads: 2` over recordings
+# (emorepro.parallel) are measured with both workers: RSS summed over the job's processes
+# (what the benchmark files record; pages the forked workers share with the job are counted
+# in each), e.g. synth_corpus 1.6 GB (PSS 1.3 GB, RECOLA full) and landmark_frames 1.6 GB
+# (PSS 0.7 GB) at small; face_crops 0.7 GB.
 MEM_MB = {
     "light": 1000,  # indexes, fold sheets, tables, figures, gold standard, LLD frames
     "synth_corpus": 2000,

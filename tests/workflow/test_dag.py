@@ -20,6 +20,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 import yaml
+from tiny import SCHEDULER
 from tiny import workdir as _workdir
 
 pytestmark = pytest.mark.workflow
@@ -43,6 +44,7 @@ def _snakemake(workdir: Path, *args: str, check: bool = True) -> subprocess.Comp
         str(workdir),
         "--cores",
         "2",
+        *SCHEDULER,
         *args,
     ]
     proc = subprocess.run(cmd, capture_output=True, text=True, timeout=4500)

@@ -18,6 +18,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 import yaml
+from tiny import SCHEDULER
 
 from emorepro.io import verify_checksums
 
@@ -61,6 +62,7 @@ def run(tmp_path_factory: pytest.TempPathFactory, emodb_copy: Path) -> Path:
         str(work),
         "--cores",
         "2",
+        *SCHEDULER,
     ]
     proc = subprocess.run(cmd, capture_output=True, text=True, timeout=1800)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-5000:]

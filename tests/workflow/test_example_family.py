@@ -19,6 +19,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 import yaml
+from tiny import SCHEDULER
 
 pytestmark = pytest.mark.workflow
 ROOT = Path(__file__).resolve().parents[2]
@@ -63,7 +64,7 @@ def _add_example_family(repo: Path) -> None:
 
 def _snakemake(repo: Path, *args: str) -> subprocess.CompletedProcess:
     env = {**os.environ, "PYTHONPATH": str(repo / "src")}  # the copy's library, not ours
-    cmd = [sys.executable, "-m", "snakemake", "--cores", "2", *args]
+    cmd = [sys.executable, "-m", "snakemake", "--cores", "2", *SCHEDULER, *args]
     return subprocess.run(cmd, cwd=repo, capture_output=True, text=True, env=env, timeout=1200)
 
 

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from tiny import SCHEDULER
 from tiny import workdir as _workdir
 
 pytestmark = pytest.mark.workflow
@@ -50,6 +51,7 @@ def _cmd(workdir: Path, *args: str) -> list[str]:
         *SNAKEMAKE,
         "--directory",
         str(workdir),
+        *SCHEDULER,
         *args,
         TARGET,
     ]

@@ -8,6 +8,12 @@ import yaml
 
 ROOT = Path(__file__).resolve().parents[2]
 
+#: Snakemake's greedy scheduler for the tests' runs. The default ILP scheduler is solved again
+#: about once a second while a core is free: in the CI's tiny DAG that was 40 % of the head
+#: process' 277 s of CPU (py-spy), plus the CBC solver it spawns. On 2 cores it has nothing
+#: to optimise that the greedy one misses.
+SCHEDULER = ("--scheduler", "greedy")
+
 
 def tiny_config(**overrides) -> dict:
     """The default config at scale tiny, Zhang et al. on RML only (its three corpora would

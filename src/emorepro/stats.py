@@ -4,7 +4,8 @@ Han et al. (003, §3.5 of the catalogue) use "a Fisher r-to-z transformation for
 continuous emotion regression and a one-tailed z-test for categorical discrete emotion
 classification", with p < .05 marked by "*". This module implements both, the Steiger (1980)
 test for two *dependent* correlations (two systems scored against the same gold standard on
-the same frames), and :func:`reproduced_vs_reported`, which picks the right test for a metric.
+the same frames), the exact McNemar test for two classifiers scored on the same items, and
+:func:`reproduced_vs_reported`, which picks the right test for a metric.
 
 Caveat for frame-level metrics: RECOLA frames (40 ms) are strongly autocorrelated, so using the
 number of frames as ``n`` treats tens of thousands of dependent values as independent and
@@ -17,6 +18,7 @@ All distributions come from :mod:`scipy.stats`.
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Literal
 
@@ -178,6 +180,31 @@ def two_proportions_ztest(
     return TestResult(float(z), _p_from_z(z, alternative), method, alternative)
 
 
+def mcnemar_exact(
+    only_first: int, only_second: int, *, alternative: Alternative = "greater"
+) -> TestResult:
+    """Exact McNemar test of two classifiers scored on the same items.
+
+    ``only_first`` (b): items the first system gets right and the second wrong;
+    ``only_second`` (c): the reverse. Under H0 each discordant item is a fair coin, so
+    ``b ~ Binomial(b + c, 1/2)``; ``greater`` (default, one-tailed) tests that the first
+    system is better: ``p = P(B >= b)``. The statistic is ``b - c``. No discordant item ->
+    statistic 0 and p 1. Counts must be non-negative ints.
+    """
+    from scipy.stats import binomtest
+
+    _check_alternative(alternative)
+    for name, k in (("only_first", only_first), ("only_second", only_second)):
+        if isinstance(k, bool) or not isinstance(k, int | np.integer) or k < 0:
+            raise ValueError(f"{name} must be a non-negative int (a count), got {k!r}")
+    b, c = int(only_first), int(only_second)
+    method = "mcnemar_exact"
+    if b + c == 0:
+        return TestResult(0.0, 1.0, method, alternative)
+    p = binomtest(b, b + c, 0.5, alternative=alternative).pvalue
+    return TestResult(float(b - c), float(min(p, 1.0)), method, alternative)
+
+
 def effective_sample_size(x: object, y: object, *, max_lag: int | None = None) -> float:
     """Bartlett (1935) effective n for the correlation of two autocorrelated series.
 
@@ -202,14 +229,35 @@ def effective_sample_size(x: object, y: object, *, max_lag: int | None = None) -
     def acf(v: np.ndarray) -> np.ndarray:
         d = v - v.mean()
         den = float(np.dot(d, d))
-        if den == 0.0:
+        if den == 0.0 or k_max == 0:
             return np.zeros(k_max)
-        full = np.correlate(d, d, mode="full")[n : n + k_max]  # lags 1..K
+        size = 1 << (2 * n - 1).bit_length()  # zero-padded: circular = linear correlation
+        spectrum = np.fft.rfft(d, size)
+        full = np.fft.irfft(spectrum * spectrum.conj(), size)[1 : k_max + 1]  # lags 1..K
         return full / den
 
     s = float(np.dot(acf(a), acf(b)))
     n_eff = n / max(1.0 + 2.0 * s, 1e-12)
     return float(min(max(n_eff, 3.0), float(n)))
+
+
+def effective_sample_size_blocks(blocks: Iterable[tuple[object, object]]) -> float:
+    """Effective n of a metric pooled over independent recordings (blocks).
+
+    ``sum_b n_eff(x_b, y_b)`` with :func:`effective_sample_size` per block (its default lag
+    window); a block of fewer than 4 values counts its own length (too short to estimate an
+    autocorrelation). Recordings are taken as independent of each other, frames within one
+    recording are not. Empty input -> ``ValueError``.
+    """
+    total, seen = 0.0, 0
+    for x, y in blocks:
+        a = np.asarray(x, dtype=np.float64).reshape(-1)
+        b = np.asarray(y, dtype=np.float64).reshape(-1)
+        seen += 1
+        total += float(a.size) if a.size < 4 and a.size == b.size else effective_sample_size(a, b)
+    if seen == 0:
+        raise ValueError("effective_sample_size_blocks: no blocks")
+    return total
 
 
 def reproduced_vs_reported(

@@ -4,11 +4,20 @@ For each cell of a card (:func:`emorepro.cards.iter_cells`) the comparison holds
 printed, its value, the reproduced value from the run's ``metrics.json`` (scaled to the
 table's unit), the difference ``reproduced - reported``, a verdict against the card's
 tolerance (``|diff| <= tolerance``) and a two-sided test of the reproduced value against the
-reported one (:func:`emorepro.stats.reproduced_vs_reported`, sample size = the number of
-predictions behind the reproduced number). Cells nobody has run yet say so ("not yet
-reproduced"), they are never left out. Rows with ``compare_to`` get their significance mark
-recomputed from the two reproduced runs (Fisher r-to-z for correlations, one-tailed z-test
-for proportions, p < .05), beside the mark the paper printed.
+reported one (:func:`emorepro.stats.reproduced_vs_reported`). Cells nobody has run yet say
+so ("not yet reproduced"), they are never left out. Rows with ``compare_to`` get their
+significance mark recomputed from the two reproduced runs with the test the paper names
+(Fisher r-to-z for correlations, one-tailed z-test for proportions, p < .05), beside the mark
+the paper printed, and with the paired test that fits two systems scored on the same frames
+(Steiger) or items (McNemar), :func:`paired_test`; "marks agree" says whether the two agree.
+
+Sample size of the tests (:func:`sample_size`): ``n`` is the number of predictions behind
+the number. Items (clips, videos) are independent, so a test on items uses ``n``. Frames of
+one recording are not: a CCC over 67,500 autocorrelated 40 ms frames carries the evidence of
+a few hundred independent values, and n = frames makes any gap "significant". For frame-level
+metrics the tests use the Bartlett effective n (:func:`emorepro.stats.
+effective_sample_size_blocks`, per recording, summed over recordings); the column
+"n (test)" shows the n used and "p (n = frames)" keeps the frame-n p value, labelled.
 
 Renders Markdown, LaTeX (booktabs) and CSV; every caption names the corpus source (real or
 synthetic, scale, seed) of the runs.
@@ -18,9 +27,11 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
+import numpy as np
 import pandas as pd
 
 from emorepro import stats
@@ -39,9 +50,14 @@ COLUMNS = [
     "difference",
     "tolerance",
     "verdict",
+    "n",
+    "n (test)",
     "p (vs reported)",
+    "p (n = frames)",
     "mark (printed)",
     "mark (recomputed)",
+    "mark (paired)",
+    "marks agree",
     "metric variant",
     "corpus source",
 ]
@@ -51,11 +67,23 @@ def _scale(unit: str) -> float:
     return 100.0 if unit == "percent" else 1.0
 
 
-def sample_size(result_dir: Path | str, metric_key: str) -> int | None:
-    """Number of predictions behind ``metric_key`` in a result folder (None if unknown).
+@dataclass(frozen=True)
+class SampleSize:
+    """``n`` predictions behind a number; ``n_test`` the n its tests use (``n`` for
+    independent items, the Bartlett effective n for frames); ``frames``: a frame series."""
 
-    Continuous keys ``<target>.<role>.<metric>`` count the rows of that target and role in
-    ``predictions.parquet``; other keys count all prediction rows.
+    n: int
+    n_test: float
+    frames: bool
+
+
+def sample_size(result_dir: Path | str, metric_key: str) -> SampleSize | None:
+    """Sample size behind ``metric_key`` in a result folder (None if unknown).
+
+    Continuous keys ``<target>.<role>.<metric>`` count the frames of that target and role in
+    ``predictions.parquet``; their test n is the Bartlett effective n of (gold, prediction),
+    per recording (``item_id``, in ``time_s`` order), summed over recordings. Other keys count
+    all prediction rows as independent items.
     """
     path = Path(result_dir) / "predictions.parquet"
     if not path.is_file():
@@ -64,8 +92,13 @@ def sample_size(result_dir: Path | str, metric_key: str) -> int | None:
     parts = metric_key.split(".")
     if len(parts) == 3 and {"target", "role"} <= set(table.columns):
         target, role, _ = parts
-        return int(((table["target"] == target) & (table["role"] == role)).sum())
-    return len(table)
+        rows = table[(table["target"] == target) & (table["role"] == role)]
+        if len(rows) and {"item_id", "y_true", "y_pred"} <= set(rows.columns):
+            rows = rows.sort_values(["item_id", "time_s"] if "time_s" in rows else ["item_id"])
+            blocks = ((g["y_true"], g["y_pred"]) for _, g in rows.groupby("item_id", sort=False))
+            return SampleSize(len(rows), stats.effective_sample_size_blocks(blocks), True)
+        return SampleSize(len(rows), float(len(rows)), True) if len(rows) else None
+    return SampleSize(len(table), float(len(table)), False)
 
 
 def _origin(result: Mapping[str, Any]) -> str:
@@ -89,7 +122,7 @@ def _load(results_root: Path, cell: Cell, available: set[str] | None) -> dict[st
     return read_result(path)
 
 
-def _test(metric: str, a: float, b: float, n: int | None) -> float | None:
+def _test(metric: str, a: float, b: float, n: float | None) -> float | None:
     if n is None or n < 4:
         return None
     return stats.reproduced_vs_reported(a, b, metric=metric, n=n).p_value
@@ -116,7 +149,7 @@ def compare_table(
         r["id"]: " ".join(v for v in r.get("printed", {}).values()) for r in table["rows"]
     }
     cells = [c for c in iter_cells(card, results="") if c.table == table_id]
-    reproduced: dict[tuple[str, str], tuple[float, int | None]] = {}
+    reproduced: dict[tuple[str, str], _Run] = {}
     rows = []
     for cell in cells:
         result = _load(results_root, cell, available)
@@ -131,14 +164,17 @@ def compare_table(
                 )
             value = float(raw) * _scale(cell.unit)
             n = sample_size(results_root / cell.result, cell.metric_key)
-            reproduced[(cell.row, cell.column)] = (float(raw), n)
+            reproduced[(cell.row, cell.column)] = _Run(
+                float(raw), n.n_test if n else None, results_root / cell.result, cell.metric_key
+            )
         row = _compare_row(cell, value, n, result, printed_extra[cell.row])
         row[COLUMNS.index("column")] = headers[cell.column]
         rows.append(row)
     frame = pd.DataFrame(rows, columns=COLUMNS)
-    frame["mark (recomputed)"] = [
-        _recomputed_mark(c, compare_to.get(c.row), reproduced) for c in cells
-    ]
+    marks = [_marks(c, compare_to.get(c.row), reproduced) for c in cells]
+    frame["mark (recomputed)"] = [m[0] for m in marks]
+    frame["mark (paired)"] = [m[1] for m in marks]
+    frame["marks agree"] = [m[2] for m in marks]
     return frame
 
 
@@ -151,10 +187,10 @@ def _header(column: Mapping[str, Any]) -> str:
 
 
 def _compare_row(
-    cell: Cell, value: float | None, n: int | None, result: Mapping | None, extra: str
+    cell: Cell, value: float | None, n: SampleSize | None, result: Mapping | None, extra: str
 ) -> list[Any]:
     method = f"{cell.label} {extra}".strip()
-    diff = p = None
+    diff = p = p_frames = None
     if value is None:
         if cell.status == "quoted":
             verdict = "quoted (not re-run)"
@@ -170,7 +206,10 @@ def _compare_row(
         diff = value - cell.reported
         tol = cell.tolerance or 0.0
         verdict = "within tolerance" if abs(diff) <= tol + 1e-12 else "outside tolerance"
-        p = _test(cell.metric, value / _scale(cell.unit), cell.reported / _scale(cell.unit), n)
+        a, b = value / _scale(cell.unit), cell.reported / _scale(cell.unit)
+        if n is not None:
+            p = _test(cell.metric, a, b, n.n_test)
+            p_frames = _test(cell.metric, a, b, n.n) if n.frames else p
     return [
         cell.row,
         method,
@@ -182,31 +221,105 @@ def _compare_row(
         diff,
         cell.tolerance,
         verdict,
+        n.n if n and value is not None else None,
+        round(n.n_test, 1) if n and value is not None else None,
         p,
+        p_frames,
         cell.mark,
+        "",
+        "",
         "",
         cell.variant or "",
         _origin(result) if result else "",
     ]
 
 
-def _recomputed_mark(
-    cell: Cell,
-    other_row: str | None,
-    reproduced: Mapping[tuple[str, str], tuple[float, int | None]],
-) -> str:
+class _Run(NamedTuple):
+    """A reproduced number: value (fraction), test n, result folder, metric key."""
+
+    value: float
+    n_test: float | None
+    path: Path
+    key: str
+
+
+def _marks(
+    cell: Cell, other_row: str | None, reproduced: Mapping[tuple[str, str], _Run]
+) -> tuple[str, str, str]:
+    """(mark by the paper's test, mark by the paired test, whether they agree) for a row
+    that claims to beat ``other_row`` (one-tailed, p < .05; ``-`` = not significant)."""
     if not other_row:
-        return ""
+        return "", "", ""
     mine = reproduced.get((cell.row, cell.column))
     theirs = reproduced.get((other_row, cell.column))
-    if mine is None or theirs is None or mine[1] is None or theirs[1] is None:
-        return "n/a"
-    (a, na), (b, nb) = mine, theirs
+    if mine is None or theirs is None or mine.n_test is None or theirs.n_test is None:
+        return "n/a", "n/a", ""
+    (a, na), (b, nb) = mine[:2], theirs[:2]
     if cell.metric in CORRELATIONS:
         res = stats.compare_correlations_independent(a, na, b, nb, alternative="greater")
     else:
         res = stats.two_proportions_ztest(round(a * na), na, round(b * nb), nb)
-    return stats.significance_mark(res.p_value) or "-"
+    recomputed = stats.significance_mark(res.p_value) or "-"
+    paired_res = paired_test(mine, theirs, cell.metric)
+    if isinstance(paired_res, str):
+        return recomputed, f"n/a ({paired_res})", ""
+    paired = stats.significance_mark(paired_res.p_value) or "-"
+    name = "Steiger" if cell.metric in CORRELATIONS else "McNemar"
+    agree = "yes" if paired == recomputed else "no"
+    return recomputed, f"{paired} ({name}, p={paired_res.p_value:.3g})", agree
+
+
+def paired_test(mine: _Run, theirs: _Run, metric: str) -> stats.TestResult | str:
+    """The test that fits two systems scored on the same data, one-tailed (mine better).
+
+    Correlations (ccc, pcc): Steiger's dependent test (:func:`stats.
+    compare_correlations_dependent`) with the two reproduced values as r_12, r_13, the
+    Pearson r of the two prediction series on the same frames as r_23 and the smaller of the
+    two test n. Proportions: the exact McNemar test on each item's correctness (for UAR or F1
+    this tests accuracy, the item-level quantity both share). Returns why not, as a string,
+    when the two results do not score the same frames or items.
+    """
+    a, b = _predictions(mine), _predictions(theirs)
+    if a is None or b is None:
+        return "no predictions"
+    if metric in CORRELATIONS:
+        parts = mine.key.split(".")
+        if len(parts) != 3 or theirs.key.split(".")[:2] != parts[:2]:
+            return "not a per-frame metric"
+        target, role, _ = parts
+        keys = ["item_id", "time_s"]
+        a = a[(a["target"] == target) & (a["role"] == role)]
+        b = b[(b["target"] == target) & (b["role"] == role)]
+        both = a.merge(b, on=keys, suffixes=("_a", "_b"))
+        if not len(both) or len(both) != len(a) or len(both) != len(b):
+            return "different frames"
+        pa, pb = both["y_pred_a"].to_numpy(float), both["y_pred_b"].to_numpy(float)
+        if pa.std() == 0.0 or pb.std() == 0.0:
+            return "constant predictions"
+        r23 = float(np.corrcoef(pa, pb)[0, 1])
+        n = min(mine.n_test, theirs.n_test)  # type: ignore[type-var]
+        return stats.compare_correlations_dependent(
+            mine.value, theirs.value, r23, n, alternative="greater"
+        )
+    keys = ["fold", "item_id"] if {"fold"} <= set(a.columns) & set(b.columns) else ["item_id"]
+    both = a.merge(b, on=keys, suffixes=("_a", "_b"))
+    if not len(both) or len(both) != len(a) or len(both) != len(b):
+        return "different items"
+    right_a = both["y_pred_a"].astype(str) == both["y_true_a"].astype(str)
+    right_b = both["y_pred_b"].astype(str) == both["y_true_b"].astype(str)
+    return stats.mcnemar_exact(int((right_a & ~right_b).sum()), int((~right_a & right_b).sum()))
+
+
+def _predictions(run: _Run) -> pd.DataFrame | None:
+    path = run.path / "predictions.parquet"
+    if not path.is_file():
+        return None
+    table = pd.read_parquet(path)
+    return table if {"item_id", "y_true", "y_pred"} <= set(table.columns) else None
+
+
+def _present(value: Any) -> bool:
+    return value is not None and not (isinstance(value, float) and math.isnan(value))
 
 
 def _fmt(value: Any, digits: int = 3) -> str:
@@ -232,7 +345,10 @@ def _display(frame: pd.DataFrame) -> pd.DataFrame:
     shown = frame.drop(columns=["reported"]).copy()
     for col in ("reproduced", "difference"):
         shown[col] = [_fmt(v) for v in shown[col]]
-    shown["p (vs reported)"] = [_fmt(v, 4) for v in shown["p (vs reported)"]]
+    for col in ("p (vs reported)", "p (n = frames)"):
+        shown[col] = [_fmt(v, 4) for v in shown[col]]
+    shown["n"] = [f"{int(v):,}" if _present(v) else "" for v in shown["n"]]
+    shown["n (test)"] = [f"{v:,.0f}" if _present(v) else "" for v in shown["n (test)"]]
     shown["tolerance"] = [_fmt(v, 2) if v is not None else "" for v in shown["tolerance"]]
     return shown.fillna("")
 

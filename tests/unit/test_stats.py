@@ -15,6 +15,7 @@ from emorepro.stats import (
     compare_correlations_independent,
     effective_sample_size,
     fisher_z,
+    mcnemar_exact,
     reproduced_vs_reported,
     significance_mark,
     two_proportions_ztest,
@@ -314,3 +315,26 @@ def test_significance_mark_alpha_and_invalid() -> None:
     for bad in (float("nan"), -0.1, 1.5):
         with pytest.raises(ValueError, match="p_value must be in"):
             significance_mark(bad)
+
+
+def _mcnemar_brute(b: int, c: int) -> float:
+    """P(B >= b) for B ~ Binomial(b + c, 1/2), summed term by term."""
+    n = b + c
+    return sum(math.comb(n, k) for k in range(b, n + 1)) / 2**n
+
+
+@pytest.mark.parametrize(("b", "c"), [(7, 1), (1, 7), (5, 5), (0, 3), (3, 0), (40, 25)])
+def test_mcnemar_exact_is_the_binomial_tail(b: int, c: int) -> None:
+    res = mcnemar_exact(b, c)
+    assert res.p_value == pytest.approx(_mcnemar_brute(b, c), rel=1e-12)
+    assert res.statistic == b - c and res.alternative == "greater"
+    two = mcnemar_exact(b, c, alternative="two-sided").p_value
+    assert two == pytest.approx(min(1.0, 2 * min(_mcnemar_brute(b, c), _mcnemar_brute(c, b))))
+
+
+def test_mcnemar_exact_edge_cases() -> None:
+    assert mcnemar_exact(0, 0).p_value == 1.0
+    with pytest.raises(ValueError, match="only_second must be a non-negative int"):
+        mcnemar_exact(3, -1)
+    with pytest.raises(ValueError, match="only_first must be a non-negative int"):
+        mcnemar_exact(2.5, 1)  # type: ignore[arg-type]

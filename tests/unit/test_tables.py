@@ -25,6 +25,7 @@ from emorepro.regression import (
     snapshot,
     write_expected,
 )
+from emorepro.stats import compare_correlations_dependent
 
 CARD = {
     "id": "mini",
@@ -191,6 +192,171 @@ def test_percent_tables_scale_and_use_the_proportion_test(results: Path) -> None
     pooled = (110 + 120) / 400
     z = (p - 0.60) / math.sqrt(pooled * (1 - pooled) * (2 / 200))
     assert row["p (vs reported)"] == pytest.approx(2 * ss.norm.sf(abs(z)))
+
+
+def _ess_brute(x: np.ndarray, y: np.ndarray) -> float:
+    """Bartlett's effective n written out: lag-k autocorrelations (divisor n), K = n // 5."""
+    n = len(x)
+
+    def r(v: np.ndarray, k: int) -> float:
+        d = v - v.mean()
+        return sum(d[i] * d[i + k] for i in range(n - k)) / sum(d * d)
+
+    s = sum(r(x, k) * r(y, k) for k in range(1, n // 5 + 1))
+    return min(max(n / (1 + 2 * s), 3.0), n)
+
+
+def _ar1(rng: np.random.Generator, n: int, phi: float) -> np.ndarray:
+    x = np.zeros(n)
+    for i in range(1, n):
+        x[i] = phi * x[i - 1] + rng.standard_normal()
+    return x
+
+
+def test_frame_metrics_are_tested_with_the_effective_n_per_recording(
+    results: Path, make_result
+) -> None:
+    """Autocorrelated frames: the test n is the Bartlett effective n summed over recordings
+    (in time order, whatever the row order), and the frame-n p value is kept beside it."""
+    rng = np.random.default_rng(11)
+    parts, blocks = [], []
+    for rec, n in (("r1", 150), ("r2", 120)):
+        gold = _ar1(rng, n, 0.95)
+        pred = 0.6 * gold + _ar1(rng, n, 0.9)
+        blocks.append((gold, pred))
+        for role in ("test", "dev"):
+            parts.append(
+                pd.DataFrame(
+                    {"item_id": rec, "time_s": np.arange(n) * 0.04, "role": role,
+                     "target": "arousal", "y_true": gold, "y_pred": pred}
+                )
+            )  # fmt: skip
+    preds = pd.concat(parts).sample(frac=1.0, random_state=0)  # rows out of time order
+    path = results / "experiments/baselines/a/c/p"
+    preds.to_parquet(path / "predictions.parquet")
+    n_eff = sum(_ess_brute(g, q) for g, q in blocks)
+    assert 8 < n_eff < 120  # strongly autocorrelated: far below the 270 frames
+
+    size = tables.sample_size(path, "arousal.test.ccc")
+    assert size.frames and size.n == 270
+    assert size.n_test == pytest.approx(n_eff, rel=1e-9)
+    row = tables.compare_table(CARD, "t1", results_root=results).set_index(["row", "column"])
+    row = row.loc[("classic", "Arousal [test]")]
+    assert row["n"] == 270 and row["n (test)"] == pytest.approx(n_eff, abs=0.05)
+
+    def fisher_p(n: float) -> float:  # reproduced .52 vs reported .50, same n both sides
+        z = (math.atanh(0.52) - math.atanh(0.5)) / math.sqrt(2 / (n - 3))
+        return 2 * ss.norm.sf(abs(z))
+
+    assert row["p (vs reported)"] == pytest.approx(fisher_p(n_eff), rel=1e-6)
+    assert row["p (n = frames)"] == pytest.approx(fisher_p(270))
+    assert row["p (vs reported)"] > row["p (n = frames)"]  # the honest n is less certain
+    md = tables.to_markdown(
+        tables.compare_table(CARD, "t1", results_root=results), title="t", caption_text="c"
+    )
+    assert "| n | n (test) | p (vs reported) | p (n = frames) |" in md
+    assert f"| 270 | {n_eff:,.0f} |" in md
+
+
+def test_items_are_independent_so_both_p_values_agree(results: Path) -> None:
+    size = tables.sample_size(results / "experiments/baselines/svm/rml/loso", "accuracy_fold_mean")
+    assert (size.n, size.n_test, size.frames) == (200, 200.0, False)
+    row = tables.compare_table(CARD, "t2", results_root=results).iloc[0]
+    assert row["n"] == 200 and row["n (test)"] == 200
+    assert row["p (vs reported)"] == row["p (n = frames)"]
+
+
+def test_unrun_cells_have_no_sample_size(results: Path) -> None:
+    frame = tables.compare_table(CARD, "t1", results_root=results).set_index(["row", "column"])
+    later = frame.loc[("later", "Arousal [test]")]
+    assert pd.isna(later["n"]) and pd.isna(later["n (test)"]) and pd.isna(later["p (n = frames)"])
+
+
+def _frames(gold: np.ndarray, pred: np.ndarray) -> pd.DataFrame:
+    n = len(gold)
+    return pd.DataFrame(
+        {"item_id": "r1", "time_s": np.arange(n) * 0.04, "role": "test", "target": "arousal",
+         "y_true": gold, "y_pred": pred}
+    )  # fmt: skip
+
+
+def test_paired_steiger_mark_beside_the_papers_fisher_mark(results: Path) -> None:
+    """Two systems on the same frames with strongly correlated predictions: the paired test
+    (Steiger, r_23 from the two prediction series) finds the gain the independent Fisher test
+    of the paper misses, and the table says they disagree."""
+    rng = np.random.default_rng(5)
+    gold = rng.standard_normal(500)  # white: effective n = frames
+    base = gold + 0.9 * rng.standard_normal(500)
+    better = base + 0.05 * rng.standard_normal(500)
+    root = results / "experiments/baselines"
+    _frames(gold, base).to_parquet(root / "a/c/p/predictions.parquet")
+    _frames(gold, better).to_parquet(root / "b/c/p/predictions.parquet")
+    card = copy.deepcopy(CARD)
+    card["tables"][0]["rows"][1]["cells"]["a_test"] = ".560"  # .56 vs .52 reproduced
+    for run, value in (("a", 0.52), ("b", 0.56)):
+        path = root / run / "c/p/metrics.json"
+        result = json.loads(path.read_text())
+        result["metrics"]["arousal.test.ccc"] = value
+        path.write_text(json.dumps(result))
+    row = tables.compare_table(card, "t1", results_root=results).set_index(["row", "column"])
+    row = row.loc[("better", "Arousal [test]")]
+    n_a = tables.sample_size(root / "a/c/p", "arousal.test.ccc").n_test
+    n_b = tables.sample_size(root / "b/c/p", "arousal.test.ccc").n_test
+    assert min(n_a, n_b) > 350  # white noise: close to the 500 frames
+    fisher = (math.atanh(0.56) - math.atanh(0.52)) / math.sqrt(1 / (n_b - 3) + 1 / (n_a - 3))
+    assert ss.norm.sf(fisher) > 0.05 and row["mark (recomputed)"] == "-"
+    r23 = ss.pearsonr(base, better).statistic
+    steiger = compare_correlations_dependent(0.56, 0.52, r23, min(n_a, n_b), alternative="greater")
+    assert steiger.p_value < 0.05
+    assert row["mark (paired)"] == f"* (Steiger, p={steiger.p_value:.3g})"
+    assert row["marks agree"] == "no"
+
+
+def test_paired_test_needs_the_same_frames(results: Path) -> None:
+    rng = np.random.default_rng(6)
+    gold = rng.standard_normal(300)
+    root = results / "experiments/baselines"
+    _frames(gold, gold + rng.standard_normal(300)).to_parquet(root / "a/c/p/predictions.parquet")
+    _frames(gold[:200], gold[:200]).to_parquet(root / "b/c/p/predictions.parquet")
+    row = tables.compare_table(CARD, "t1", results_root=results).set_index(["row", "column"])
+    assert row.loc[("better", "Arousal [test]"), "mark (paired)"] == "n/a (different frames)"
+    assert row.loc[("better", "Arousal [test]"), "marks agree"] == ""
+
+
+def test_paired_mcnemar_mark_for_classifiers(results: Path, make_result) -> None:
+    """Two classifiers on the same 200 items: McNemar on each item's correctness, one-tailed,
+    against the binomial tail written out (b = 26 only the new one right, c = 4 the reverse)."""
+    items = [f"i{k}" for k in range(200)]
+    truth = np.array(["a", "b"] * 100)
+    wrong = np.where(truth == "a", "b", "a")
+    old = truth.copy()
+    old[:30] = wrong[:30]  # old wrong on items 0-29
+    new = truth.copy()
+    new[16:20] = wrong[16:20]  # new wrong on 16-19 (both wrong) ...
+    new[30:34] = wrong[30:34]  # ... and on 30-33 (only new wrong)
+    b, c = 26, 4  # new right & old wrong: 0-15 and 20-29; old right & new wrong: 30-33
+    card = copy.deepcopy(CARD)
+    svm = card["tables"][1]["rows"][0]
+    new_row = copy.deepcopy(svm) | {"id": "svm2", "label": "SVM 2", "compare_to": "svm"}
+    new_row["reproduce"] = svm["reproduce"] | {"experiment": "baselines/svm2"}
+    card["tables"][1]["rows"].append(new_row)
+    for name, pred in (("svm", old), ("svm2", new)):
+        path = results / f"experiments/baselines/{name}/rml/loso"
+        path.mkdir(parents=True, exist_ok=True)
+        acc = float((pred == truth).mean())
+        result = make_result(metrics={"accuracy_fold_mean": acc}, task="classification")
+        (path / "metrics.json").write_text(json.dumps(result))
+        frame = pd.DataFrame({"fold": 0, "item_id": items, "y_true": truth, "y_pred": pred})
+        frame.sample(frac=1.0, random_state=1).to_parquet(path / "predictions.parquet")
+    row = tables.compare_table(card, "t2", results_root=results).set_index("row").loc["svm2"]
+    p = sum(math.comb(b + c, k) for k in range(b, b + c + 1)) / 2 ** (b + c)
+    assert p < 0.05
+    assert row["mark (paired)"] == f"* (McNemar, p={p:.3g})"
+    # the paper's test: pooled two-proportion z on 192 vs 170 right of 200, one-tailed
+    pooled = (192 + 170) / 400
+    z = (192 / 200 - 170 / 200) / math.sqrt(pooled * (1 - pooled) * (2 / 200))
+    assert row["mark (recomputed)"] == ("*" if ss.norm.sf(z) < 0.05 else "-")
+    assert row["marks agree"] == ("yes" if ss.norm.sf(z) < 0.05 else "no")
 
 
 def test_missing_result_is_an_error_unless_not_configured(results: Path) -> None:

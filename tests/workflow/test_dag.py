@@ -208,6 +208,9 @@ def test_table_iii_rows_are_reproduced_with_post_processing(run: Path) -> None:
     assert table["reproduced"].notna().all()
     assert set(table["verdict"]) <= {"within tolerance", "outside tolerance"}
     assert table["p (vs reported)"].between(0, 1).all()
+    # autocorrelated frames: tested with the effective n, which is below the frame count
+    assert (table["n (test)"] <= table["n"]).all() and (table["n (test)"] < table["n"]).all()
+    assert (table["p (vs reported)"] >= table["p (n = frames)"]).all()
     assert table["corpus source"].str.startswith("synthetic twin (scale tiny").all()
     proposed = table[table["method"].str.startswith("Proposed")]
     assert len(proposed) == 8
@@ -470,6 +473,9 @@ def test_han_emobed_tables_and_figures_come_from_runs(run: Path) -> None:
         assert own["corpus source"].str.startswith("synthetic twin (scale tiny").all()
         emobed = own[own["row"].str.startswith("emobed")]
         assert emobed["mark (recomputed)"].isin(["*", "-"]).all(), table_id
+        paired = "Steiger" if table_id != "table_3" else "McNemar"
+        assert emobed["mark (paired)"].str.fullmatch(rf"[*-] \({paired}, p=\S+\)").all()
+        assert emobed["marks agree"].isin(["yes", "no"]).all(), table_id
         n_own += len(own)
     assert n_own == 72
     base = run / "results/experiments/han_emobed"

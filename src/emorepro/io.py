@@ -7,6 +7,7 @@ killed job, a full disk or an exception never leaves a partial file under the fi
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import json
 import os
@@ -30,6 +31,17 @@ def atomic_write(path: Path | str, write: Callable[[Path], None]) -> Path:
     try:
         write(tmp)
         os.replace(tmp, path)
+    except OSError as err:
+        tmp.unlink(missing_ok=True)
+        if err.errno in (errno.ENOSPC, errno.EDQUOT):  # the writer's message rarely names it
+            raise OSError(
+                err.errno,
+                f"{os.strerror(err.errno)} while writing {path}: nothing was written there "
+                f"(an earlier version, if any, is unchanged); free space on {path.parent} "
+                "and run again",
+                str(path),
+            ) from err
+        raise
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise

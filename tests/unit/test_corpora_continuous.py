@@ -136,6 +136,14 @@ def test_broken_copies(avec: Path, full: Path, tmp_path: Path) -> None:
     row = AVEC2016.index(broken).set_index("item_id").loc["dev_2"].to_dict()
     with pytest.raises(CorruptInputError, match=r"dev_2\.arff: line 21"):
         AVEC2016.read_labels(broken, row)
+    # a gold standard cut to its first half: shorter than its recording
+    arff = broken / "ratings_gold_standard/arousal/dev_3.arff"
+    lines = arff.read_text().splitlines()
+    first = next(i for i, ln in enumerate(lines) if ln.strip().lower() == "@data") + 1
+    arff.write_text("\n".join(lines[: first + (len(lines) - first) // 2]) + "\n")
+    row = AVEC2016.index(broken).set_index("item_id").loc["dev_3"].to_dict()
+    with pytest.raises(CorruptInputError, match=r"dev_3\.arff: labels end at .* recording lasts"):
+        AVEC2016.read_labels(broken, row)
     (broken / "recordings_audio/train_3.wav").unlink()
     with pytest.raises(CorruptInputError, match=r"train_3\.wav.*missing"):
         AVEC2016.index(broken)

@@ -143,8 +143,33 @@ def _labels_frame(root: Path, row: dict, read: Any) -> pd.DataFrame:
             raise CorruptInputError(path, f"{len(values)} frames, arousal has {len(out['time_s'])}")
         out.setdefault("time_s", times)
         out[dim] = values
+        _check_coverage(times, row.get("duration_s"), path)
     frame = pd.DataFrame(out, columns=["time_s", *DIMS])
     return frame
+
+
+#: a label track may end this much before its recording (seconds, or this share of it)
+LABEL_SHORTFALL_S = 1.0
+LABEL_SHORTFALL_SHARE = 0.01
+
+
+def _check_coverage(times: np.ndarray, duration_s: Any, path: Path) -> None:
+    """A label track must cover its recording: ending more than ``max(LABEL_SHORTFALL_S,
+    LABEL_SHORTFALL_SHARE * duration)`` before the audio ends means a truncated file."""
+    try:
+        duration = float(duration_s)
+    except (TypeError, ValueError):
+        return  # no duration in the row (an index from before it was recorded)
+    if not math.isfinite(duration):
+        return
+    covered = float(times[-1]) + FRAME_S
+    if duration - covered > max(LABEL_SHORTFALL_S, LABEL_SHORTFALL_SHARE * duration):
+        raise CorruptInputError(
+            path,
+            f"labels end at {covered:.2f} s but the recording lasts {duration:.2f} s "
+            "(a truncated label file?)",
+            fix="restore the label file",
+        )
 
 
 def _audio_info(path: Path) -> tuple[float, int]:

@@ -28,6 +28,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
+import numpy as np
 import pandas as pd
 
 from emorepro import schemas
@@ -156,8 +157,33 @@ def build_result(identity: Identity, outcome: Outcome) -> dict[str, Any]:
         "raw_metrics": dict(outcome.raw_metrics) if outcome.raw_metrics is not None else None,
     }
     result.update({k: v for k, v in optional.items() if v is not None})
+    notes = prediction_notes(outcome.predictions, outcome.metrics)
+    if notes:
+        result["notes"] = notes
     validate_result(result, where=f"{identity.family}/{identity.experiment}")
     return result
+
+
+def prediction_notes(predictions: pd.DataFrame, metrics: Mapping[str, float]) -> dict[str, str]:
+    """``<target>.<role>.<metric>`` -> a note for each such metric whose predictions (rows of
+    that target and role) are constant: CCC is then 0 by definition (cov = 0) and PCC
+    undefined, which a table must not present as a model's agreement."""
+    if predictions is None or not {"target", "role", "y_pred"} <= set(predictions.columns):
+        return {}
+    notes: dict[str, str] = {}
+    for key in metrics:
+        parts = key.split(".")
+        if len(parts) != 3:
+            continue
+        target, role, metric = parts
+        rows = predictions[(predictions["target"] == target) & (predictions["role"] == role)]
+        pred = pd.to_numeric(rows["y_pred"], errors="coerce").to_numpy(dtype=float)
+        if pred.size >= 2 and np.all(pred == pred[0]):
+            notes[key] = (
+                f"constant predictions ({pred[0]:.4g} on all {pred.size} frames): {metric} "
+                "measures no agreement (CCC is 0 by definition, PCC undefined)"
+            )
+    return notes
 
 
 def validate_result(result: Mapping[str, Any], *, where: str) -> None:

@@ -60,6 +60,7 @@ COLUMNS = [
     "marks agree",
     "metric variant",
     "corpus source",
+    "note",
 ]
 
 
@@ -231,6 +232,7 @@ def _compare_row(
         "",
         cell.variant or "",
         _origin(result) if result else "",
+        (result or {}).get("notes", {}).get(cell.metric_key, "") if value is not None else "",
     ]
 
 

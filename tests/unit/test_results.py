@@ -120,3 +120,45 @@ def test_reading_a_broken_result_names_the_file(tmp_path: Path) -> None:
     path.write_text(json.dumps({"metrics": {"a": 1}}))
     with pytest.raises(CorruptInputError, match=r"metrics\.json.*required property.*rerun"):
         read_result(path)
+
+
+def test_constant_predictions_get_a_note_with_their_ccc_of_zero(tmp_path: Path) -> None:
+    """A diverged or dead model predicting one value: CCC 0 by definition, recorded as a note
+    on exactly the (target, role) metrics whose predictions are constant."""
+    import numpy as np
+
+    from emorepro import metrics as M
+
+    gold = np.sin(np.arange(50) / 5.0)
+    frames = []
+    for role, pred in (("dev", np.full(50, 0.25)), ("test", gold * 0.5)):
+        frames.append(
+            pd.DataFrame({"item_id": "r", "time_s": np.arange(50) * 0.04, "role": role,
+                          "target": "arousal", "y_true": gold, "y_pred": pred})
+        )  # fmt: skip
+    preds = pd.concat(frames, ignore_index=True)
+    dev = preds[preds["role"] == "dev"]
+    metrics = {
+        "arousal.dev.ccc": M.ccc(dev["y_true"], dev["y_pred"]),
+        "arousal.test.ccc": 0.8,
+    }
+    assert metrics["arousal.dev.ccc"] == 0.0
+    outcome = Outcome(
+        "regression", preds, metrics, dict.fromkeys(metrics, "ccc"),
+        [{"fold": 0, "metrics": metrics}], targets=("arousal",),
+    )  # fmt: skip
+    result = write_result(
+        _identity(), outcome, metrics_path=tmp_path / "m.json", predictions_path=tmp_path / "p.pq"
+    )
+    assert set(result["notes"]) == {"arousal.dev.ccc"}
+    assert result["notes"]["arousal.dev.ccc"].startswith("constant predictions (0.25 on all 50")
+    assert read_result(tmp_path / "m.json")["notes"] == result["notes"]
+    # a varying prediction gets no note, and the key is absent when nothing needs one
+    varying = Outcome(
+        "regression", preds.assign(y_pred=preds["y_true"]), metrics,
+        dict.fromkeys(metrics, "ccc"), [{"fold": 0, "metrics": metrics}], targets=("arousal",),
+    )  # fmt: skip
+    again = write_result(
+        _identity(), varying, metrics_path=tmp_path / "v.json", predictions_path=tmp_path / "v.pq"
+    )
+    assert "notes" not in again

@@ -359,6 +359,16 @@ def test_paired_mcnemar_mark_for_classifiers(results: Path, make_result) -> None
     assert row["marks agree"] == ("yes" if ss.norm.sf(z) < 0.05 else "no")
 
 
+def test_a_results_note_is_shown_beside_its_cell(results: Path) -> None:
+    path = results / "experiments/baselines/a/c/p/metrics.json"
+    result = json.loads(path.read_text())
+    result["notes"] = {"arousal.test.ccc": "constant predictions (0 on all 500 frames): ..."}
+    path.write_text(json.dumps(result))
+    frame = tables.compare_table(CARD, "t1", results_root=results).set_index(["row", "column"])
+    assert frame.loc[("classic", "Arousal [test]"), "note"].startswith("constant predictions")
+    assert frame.loc[("classic", "Arousal (dev)"), "note"] == ""
+
+
 def test_missing_result_is_an_error_unless_not_configured(results: Path) -> None:
     card = copy.deepcopy(CARD)
     card["tables"][0]["rows"][0]["reproduce"]["experiment"] = "baselines/gone"

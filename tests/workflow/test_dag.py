@@ -371,7 +371,9 @@ def test_tables_ii_to_vi_and_fig2_are_filled_by_runs(run: Path) -> None:
 
 def test_training_killed_mid_run_resumes_to_the_same_numbers(run: Path, tmp_path: Path) -> None:
     """SIGKILL the speech-network job after its first epoch checkpoint; rerunning the DAG
-    resumes from the checkpoint and gives exactly the numbers of the uninterrupted run."""
+    resumes from the checkpoint and gives exactly the numbers of the uninterrupted run. While
+    it runs, a second snakemake in the folder is refused; after the kill its stale lock is
+    refused too until ``--unlock``."""
     work = tmp_path / "w"
     shutil.copytree(run / "results", work / "results", symlinks=True)
     shutil.copytree(run / "benchmarks", work / "benchmarks")
@@ -396,9 +398,16 @@ def test_training_killed_mid_run_resumes_to_the_same_numbers(run: Path, tmp_path
     while not ckpt.exists() and proc.poll() is None and time.monotonic() < deadline:
         time.sleep(0.2)
     assert ckpt.exists(), "no checkpoint was written"
+    # a second snakemake in the same directory while this one runs is refused
+    other = _snakemake(work, "results/tables/results.md", check=False)
+    assert other.returncode != 0 and "cannot be locked" in other.stdout + other.stderr
+    assert proc.poll() is None, "the refused run must not disturb the running one"
     os.killpg(proc.pid, signal.SIGKILL)
     proc.wait()
     assert not (work / rel / "metrics.json").exists()
+    # the killed run's lock is stale: refused again, until --unlock (README, "Interrupted runs")
+    stale = _snakemake(work, f"{rel}/metrics.json", check=False)
+    assert stale.returncode != 0 and "--unlock" in stale.stdout + stale.stderr
     _snakemake(work, "--unlock")
     _snakemake(work, f"{rel}/metrics.json", "--rerun-incomplete")
     log = work / "results/logs/experiment/tzirakis2017/speech000_ccc/recola_avec2016/avec2016.log"

@@ -10,6 +10,8 @@ extra runs), checked against the family registry before anything runs.
   result behind each post-processed one, and each enabled family's
   :meth:`~emorepro.families.base.Family.extra_results`.
 * :func:`job_inputs`, :func:`job_settings`, :func:`figure_targets` — what one job needs.
+* :func:`chain_depths` — the scheduling priority of each experiment job: how many trainings
+  wait on it, one after another.
 
 The Snakefile is a thin client of this module; it is usable (and tested) without Snakemake.
 """
@@ -18,7 +20,7 @@ from __future__ import annotations
 
 import fnmatch
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -155,3 +157,42 @@ def figure_targets(keys: list[ResultKey], layout: Layout) -> list[str]:
         for kind in k.experiment().figure_kinds
         if k.grid is None or kind in shared
     ]
+
+
+_EXPERIMENT_DIR = re.compile(r"(?:^|/)(experiments/[^/]+/[^/]+/[^/]+/[^/]+)/[^/]+$")
+
+
+def chain_depths(
+    keys: Iterable[ResultKey], inputs_of: Callable[[ResultKey], JobInputs]
+) -> dict[ResultKey, int]:
+    """For each planned (un-post-processed) result: the number of experiment jobs on the
+    longest chain of planned results that read its files (0 when none does).
+
+    Used as the ``experiment`` rule's priority: a job that starts a long chain of trainings
+    (e.g. a network whose weights initialise another, whose weights initialise a third) runs
+    as soon as it can, so the run does not end on that chain with the other cores idle. A
+    file of a result is one directly inside its folder (``experiments/<f>/<n>/<c>/<p>/x``);
+    ``inputs_of(key)`` gives a job's named inputs (:func:`job_inputs`).
+    """
+    raws = sorted({k.raw for k in keys}, key=lambda k: k.rel)
+    by_rel = {k.rel: k for k in raws}
+    consumers: dict[ResultKey, set[ResultKey]] = {k: set() for k in raws}
+    for key in raws:
+        for value in inputs_of(key).values():
+            for path in [value] if isinstance(value, str) else value:
+                match = _EXPERIMENT_DIR.search(str(path))
+                producer = by_rel.get(match.group(1)) if match else None
+                if producer is not None and producer != key:
+                    consumers[producer].add(key)
+    depth: dict[ResultKey, int] = {}
+
+    def visit(key: ResultKey, path: tuple[ResultKey, ...]) -> int:
+        if key in path:
+            raise EmoreproError(f"experiments read each other's results in a cycle: {key.rel}")
+        if key not in depth:
+            depth[key] = max((1 + visit(c, (*path, key)) for c in consumers[key]), default=0)
+        return depth[key]
+
+    for key in raws:
+        visit(key, ())
+    return depth

@@ -10,11 +10,18 @@ import pytest
 
 from emorepro.cards import load_cards
 from emorepro.config import load_config
-from emorepro.errors import ConfigError
+from emorepro.errors import ConfigError, EmoreproError
 from emorepro.families import family_ids, find_grid, get_family, grids, parse_experiment
 from emorepro.families.base import CORPUS_ROOT, pick_profile
 from emorepro.layout import Layout
-from emorepro.plan import ResultKey, check_cards, job_inputs, job_settings, plan_results
+from emorepro.plan import (
+    ResultKey,
+    chain_depths,
+    check_cards,
+    job_inputs,
+    job_settings,
+    plan_results,
+)
 
 ROOT = Path(__file__).resolve().parents[2]
 SRC = ROOT / "src/emorepro"
@@ -265,3 +272,49 @@ def test_shared_code_never_names_a_family() -> None:
         for text in _code_strings(path):
             offenders += [(path.name, f, text) for f in family_ids() if f in text]
     assert offenders == []
+
+
+def _key(name: str, grid: str | None = None) -> ResultKey:
+    return ResultKey("fam", name, "c", "p", grid)
+
+
+def test_chain_depths_count_the_longest_chain_of_consumers() -> None:
+    """a -> b -> c (b reads a's model, c reads b's); e reads a and d; f reads nothing.
+    Depth = experiment jobs on the longest chain below: a 2, b 1, d 1, c/e/f 0. A post-
+    processed key counts as its raw result; reading one's own folder is no edge."""
+    reads = {
+        "a": [],
+        "b": ["results/experiments/fam/a/c/p/model.pt"],
+        "c": {"init": ["x/index.csv", "results/experiments/fam/b/c/p/model.pt"]},
+        "d": ["results/experiments/fam/d/c/p/cache.npz"],
+        "e": ["results/experiments/fam/a/c/p/predictions.parquet",
+              "results/experiments/fam/d/c/p/model.pt"],
+        "f": ["results/features/fam/a/c/p/x.parquet"],  # not an experiment folder
+    }  # fmt: skip
+
+    def inputs_of(key: ResultKey) -> dict:
+        value = reads[key.name]
+        return value if isinstance(value, dict) else {f"i{k}": v for k, v in enumerate(value)}
+
+    keys = [_key(n) for n in reads] + [_key("a", "grid"), _key("c", "grid")]
+    depths = chain_depths(keys, inputs_of)
+    assert {k.name: v for k, v in depths.items()} == {
+        "a": 2, "b": 1, "c": 0, "d": 1, "e": 0, "f": 0,
+    }  # fmt: skip
+    assert all(k.grid is None for k in depths)
+
+
+def test_chain_depths_refuse_a_cycle() -> None:
+    reads = {"a": "results/experiments/fam/b/c/p/model.pt",
+             "b": "results/experiments/fam/a/c/p/model.pt"}  # fmt: skip
+    with pytest.raises(EmoreproError, match="cycle"):
+        chain_depths([_key("a"), _key("b")], lambda k: {"m": reads[k.name]})
+
+
+def test_chain_depths_of_the_default_plan_put_pretrained_networks_first(config, cards) -> None:
+    """On the default config, some experiment starts a chain (a network that initialises
+    another): the rule's priority is not flat, and every depth is a planned raw result's."""
+    keys = plan_results(config, cards)
+    depths = chain_depths(keys, lambda k: job_inputs(k, Layout(), ""))
+    assert set(depths) == {k.raw for k in keys}
+    assert max(depths.values()) >= 2 and min(depths.values()) == 0

@@ -9,6 +9,7 @@ from emorepro.families import family_ids, get_family
 from emorepro.layout import Layout
 from emorepro.plan import (
     ResultKey,
+    chain_depths,
     check_cards,
     figure_targets,
     job_inputs,
@@ -126,6 +127,18 @@ def experiment_inputs(wildcards):
 def experiment_settings(wildcards):
     """Scientific settings of one experiment (a change reruns exactly that job)."""
     return job_settings(result_key(wildcards), CFG)
+
+
+_CHAIN_DEPTHS = {}
+
+
+def experiment_priority(wildcards):
+    """Jobs that start longer chains of trainings first (emorepro.plan.chain_depths);
+    computed on the first job that needs running, so a no-op dry run never pays for it.
+    """
+    if not _CHAIN_DEPTHS:
+        _CHAIN_DEPTHS.update(chain_depths(RESULTS, lambda k: job_inputs(k, L, "")))
+    return _CHAIN_DEPTHS.get(result_key(wildcards), 0)
 
 
 def experiment_gpu(wildcards):

@@ -16,6 +16,7 @@ rule experiment:
         f"{R}/logs/experiment/{{family}}/{{name}}/{{corpus}}/{{protocol}}.log",
     benchmark:
         f"{R}/benchmarks/experiment/{{family}}/{{name}}/{{corpus}}/{{protocol}}.tsv"
+    priority: experiment_priority
     conda:
         ENV
     threads: TORCH_THREADS

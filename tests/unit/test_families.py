@@ -11,7 +11,15 @@ import pytest
 from emorepro.cards import load_cards
 from emorepro.config import load_config
 from emorepro.errors import ConfigError, EmoreproError
-from emorepro.families import family_ids, find_grid, get_family, grids, parse_experiment
+from emorepro.families import (
+    family_code_sha256,
+    family_ids,
+    find_grid,
+    folder_code_sha256,
+    get_family,
+    grids,
+    parse_experiment,
+)
 from emorepro.families.base import CORPUS_ROOT, pick_profile
 from emorepro.layout import Layout
 from emorepro.plan import (
@@ -318,3 +326,29 @@ def test_chain_depths_of_the_default_plan_put_pretrained_networks_first(config, 
     depths = chain_depths(keys, lambda k: job_inputs(k, Layout(), ""))
     assert set(depths) == {k.raw for k in keys}
     assert max(depths.values()) >= 2 and min(depths.values()) == 0
+
+
+def test_family_code_hash_follows_that_familys_files_only(tmp_path: Path) -> None:
+    """Editing a family's code changes its hash (the experiment rule's ``code`` param, so its
+    jobs rerun) and no other family's; byte caches and other files do not count."""
+    import shutil
+
+    for fid in ("baselines", "zhang2018"):
+        shutil.copytree(SRC / "families" / fid, tmp_path / fid,
+                        ignore=shutil.ignore_patterns("__pycache__"))  # fmt: skip
+    before = {fid: folder_code_sha256(tmp_path / fid) for fid in ("baselines", "zhang2018")}
+    assert before["baselines"] == family_code_sha256("baselines")  # same files, same hash
+    target = next(iter(sorted((tmp_path / "zhang2018").rglob("*.py"))))
+    target.write_text(target.read_text() + "\n# edited\n")
+    assert folder_code_sha256(tmp_path / "zhang2018") != before["zhang2018"]
+    assert folder_code_sha256(tmp_path / "baselines") == before["baselines"]
+    (tmp_path / "baselines/__pycache__").mkdir()
+    (tmp_path / "baselines/__pycache__/x.cpython-311.pyc").write_bytes(b"\0")
+    (tmp_path / "baselines/notes.txt").write_text("not code")
+    assert folder_code_sha256(tmp_path / "baselines") == before["baselines"]
+    renamed = tmp_path / "baselines" / "renamed_module.py"
+    moved = next(iter(sorted((tmp_path / "baselines").glob("*.py"))))
+    moved.rename(renamed)  # same bytes under another name is other code
+    assert folder_code_sha256(tmp_path / "baselines") != before["baselines"]
+    with pytest.raises(ConfigError, match="unknown paper family 'nope'"):
+        family_code_sha256("nope")

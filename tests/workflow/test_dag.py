@@ -116,6 +116,34 @@ def test_second_dry_run_has_nothing_to_do(run: Path) -> None:
     assert "Nothing to be done" in proc.stdout + proc.stderr
 
 
+def _jobs_to_run(proc: subprocess.CompletedProcess) -> list[tuple[str, str]]:
+    """(rule, wildcards line) of every job a dry run would run."""
+    jobs, rule = [], None
+    for line in (proc.stdout + proc.stderr).splitlines():
+        if m := re.match(r"^(?:local)?rule (\w+):", line.strip()):
+            rule = m.group(1)
+            jobs.append((rule, ""))
+        elif rule and line.strip().startswith("wildcards:"):
+            jobs[-1] = (rule, line.strip())
+    return jobs
+
+
+def test_a_config_value_reruns_exactly_the_jobs_that_use_it(run: Path, tmp_path: Path) -> None:
+    """Changing the BLSTM's hidden size reruns the four BLSTM experiments and what reads
+    them (post-processing, figures, tables, index, MLflow mirror), and no other experiment."""
+    change = tmp_path / "change.yaml"
+    change.write_text(yaml.safe_dump({"families": {"baselines": {"blstm": {"hidden": 48}}}}))
+    jobs = _jobs_to_run(_snakemake(run, "-n", "--configfile", str(change)))
+    experiments = sorted(w for r, w in jobs if r == "experiment")
+    assert len(experiments) == 4, experiments
+    assert all("family=baselines, name=blstm_" in w for w in experiments), experiments
+    downstream = {"postprocess", "trace_figure", "paper_tables", "results_table",
+                  "cross_corpus_table", "index_page", "mlflow_mirror", "all"}  # fmt: skip
+    assert {r for r, _ in jobs} - {"experiment"} <= downstream, jobs
+    for _, w in jobs:
+        assert "name=" not in w or "name=blstm_" in w, w
+
+
 def test_classifiers_beat_chance(run: Path) -> None:
     base = run / "results/experiments/baselines"
     for corpus in ("rml", "enterface05"):

@@ -5,7 +5,7 @@ from pathlib import Path
 from emorepro.cards import card_paths, iter_cells, load_card
 from emorepro.config import validate_config
 from emorepro.errors import ConfigError
-from emorepro.families import family_ids, get_family
+from emorepro.families import family_code_sha256, family_ids, get_family
 from emorepro.layout import Layout
 from emorepro.plan import (
     ResultKey,
@@ -127,6 +127,11 @@ def experiment_inputs(wildcards):
 def experiment_settings(wildcards):
     """Scientific settings of one experiment (a change reruns exactly that job)."""
     return job_settings(result_key(wildcards), CFG)
+
+
+def experiment_code(wildcards):
+    """The family's code (a change reruns that family's jobs only)."""
+    return family_code_sha256(wildcards.family)
 
 
 _CHAIN_DEPTHS = {}

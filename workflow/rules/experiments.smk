@@ -25,6 +25,7 @@ rule experiment:
         mem_mb=MEM_MB["experiment"],
     params:
         settings=experiment_settings,
+        code=experiment_code,
         execution=CFG["execution"],
         source=corpus_source,
         checkpoint=f"{R}/checkpoints/{{family}}/{{name}}/{{corpus}}/{{protocol}}.pt",

@@ -7,15 +7,29 @@ A family is added by a folder (``emorepro/families/<id>/``), a paper card and a 
 
 from __future__ import annotations
 
+import hashlib
 import pkgutil
 from functools import cache
 from importlib import import_module
+from pathlib import Path
 from typing import Any
 
 from emorepro.errors import ConfigError
 from emorepro.families.base import Experiment, Family
 
-__all__ = ["Experiment", "Family", "family_ids", "find_grid", "get_family", "parse_experiment"]
+__all__ = [
+    "Experiment",
+    "Family",
+    "family_code_sha256",
+    "family_ids",
+    "find_grid",
+    "folder_code_sha256",
+    "get_family",
+    "parse_experiment",
+]
+
+#: files of a family folder whose content is the family's code (its models, runs, schema)
+CODE_SUFFIXES = (".py", ".json", ".yaml", ".yml")
 
 
 @cache
@@ -69,3 +83,24 @@ def find_grid(name: str) -> Any:
     if name not in known:
         raise ConfigError(f"post-processing grid {name!r} is unknown; known: {sorted(known)}")
     return known[name]
+
+
+def folder_code_sha256(folder: Path | str) -> str:
+    """SHA-256 over the code files under ``folder`` (:data:`CODE_SUFFIXES`; ``__pycache__``
+    skipped): each file's path relative to ``folder`` and its bytes, in sorted path order."""
+    folder = Path(folder)
+    digest = hashlib.sha256()
+    for path in sorted(folder.rglob("*")):
+        if path.suffix in CODE_SUFFIXES and "__pycache__" not in path.parts and path.is_file():
+            digest.update(path.relative_to(folder).as_posix().encode() + b"\0")
+            digest.update(path.read_bytes() + b"\0")
+    return digest.hexdigest()
+
+
+@cache
+def family_code_sha256(family_id: str) -> str:
+    """:func:`folder_code_sha256` of one family's folder. The ``experiment`` rule passes it as
+    a parameter, so editing a family's code reruns that family's jobs (and what reads them)
+    and no other; a change in shared code reruns nothing by itself (use ``--forcerun``)."""
+    get_family(family_id)  # an unknown id raises, listing the known families
+    return folder_code_sha256(Path(__path__[0]) / family_id)

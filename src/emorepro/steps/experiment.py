@@ -28,13 +28,16 @@ log = logging.getLogger("emorepro")
 class JobParams:
     """The params of an experiment job (rule ``experiment``): scientific ``settings``,
     ``execution`` knobs (device, threads: never a number), the corpus ``source``, the
-    ``checkpoint`` file and the feature ``cache`` folder."""
+    ``checkpoint`` file, the feature ``cache`` folder and ``code``, the SHA-256 of the
+    family's code (:func:`emorepro.families.family_code_sha256`; only there so that Snakemake
+    reruns the job when it changes)."""
 
     settings: Mapping[str, Any]
     execution: Mapping[str, Any]
     source: Mapping[str, Any]
     checkpoint: str
     cache: str
+    code: str = ""
 
 
 def experiment_step(

@@ -199,6 +199,68 @@ def test_table_ii_ablation_scores_the_last_epoch(runs) -> None:
     assert set(runs["speech_seq75"]["metrics"]) >= {"arousal.dev.ccc", "valence.dev.ccc"}
 
 
+CHILD = """
+import pickle, sys, time
+from emorepro.runlog import job_log
+from emorepro.steps.experiment import experiment_step
+from emorepro.training import runtime
+
+args = pickle.loads(open(sys.argv[1], "rb").read())
+save = runtime.Checkpointer.save
+def save_then_wait(self, state):  # the signal lands after the first epoch's checkpoint
+    save(self, state)
+    open(sys.argv[2], "w").write("saved")
+    time.sleep(60)
+runtime.Checkpointer.save = save_then_wait
+with job_log(sys.argv[3]):
+    experiment_step(*args)
+"""
+
+
+def test_sigterm_mid_training_resumes_to_the_same_numbers(
+    twin, runs, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """SIGTERM after the first of three epochs (Snakemake stopping a job, scancel): the job
+    fails without a result, keeps its checkpoint, and the rerun gives exactly the numbers of
+    the uninterrupted run."""
+    import pickle
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    name, out = "speech_seq75", tmp_path / "run"
+    spec = parse(name)
+    settings = {**resolve_settings(spec, PROFILE), "profile": "unit", "visual_weights": None,
+                "visual_sha256": None}  # fmt: skip
+    common = {"root": twin["root"], "index": twin["index"], "sheet": twin["sheet"],
+              "sheet_meta": twin["meta"], "faces": twin["faces"],
+              "landmarks": twin["landmarks"], "init": []}  # fmt: skip
+    params = JobParams(settings, {"device": "cpu", "torch_threads": 1}, SOURCE,
+                       str(out / "ck.pt"), str(twin["cache"]))  # fmt: skip
+    key = ResultKey("tzirakis2017", name, "recola_avec2016", "avec2016")
+    (tmp_path / "args.pkl").write_bytes(pickle.dumps((key, common, params, out)))
+    saved, log = tmp_path / "saved", tmp_path / "job.log"
+    proc = subprocess.Popen([sys.executable, "-c", CHILD, str(tmp_path / "args.pkl"),
+                             str(saved), str(log)], stderr=subprocess.PIPE, text=True)  # fmt: skip
+    deadline = time.monotonic() + 600
+    while not saved.exists() and proc.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert saved.exists(), proc.communicate()[1][-3000:]
+    proc.send_signal(signal.SIGTERM)
+    proc.communicate(timeout=120)
+    assert proc.returncode != 0 and "stopped by SIGTERM" in log.read_text()
+    assert (out / "ck.pt").is_file() and not (out / "metrics.json").exists()
+    assert not list(out.glob(".*.tmp"))
+    with caplog.at_level("INFO", logger="emorepro"):
+        resumed = experiment_step(key, common, params, out)
+    assert "resuming from" in caplog.text and "after epoch 1" in caplog.text
+    reference = runs[name]
+    assert resumed["metrics"] == reference["metrics"]
+    same = json.dumps(resumed["params"]["history"]) == json.dumps(reference["params"]["history"])
+    assert same  # (json: the dev scores of this ablation are NaN, and NaN != NaN)
+
+
 def test_same_seed_on_cpu_gives_identical_numbers(twin, runs, tmp_path: Path) -> None:
     again = _run(twin, "speech000_ccc", tmp_path / "again")
     assert again["metrics"] == runs["speech000_ccc"]["metrics"]

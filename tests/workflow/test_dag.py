@@ -398,10 +398,11 @@ def test_tables_ii_to_vi_and_fig2_are_filled_by_runs(run: Path) -> None:
 
 
 def test_training_killed_mid_run_resumes_to_the_same_numbers(run: Path, tmp_path: Path) -> None:
-    """SIGKILL the speech-network job after its first epoch checkpoint; rerunning the DAG
-    resumes from the checkpoint and gives exactly the numbers of the uninterrupted run. While
-    it runs, a second snakemake in the folder is refused; after the kill its stale lock is
-    refused too until ``--unlock``."""
+    """SIGKILL the whole snakemake during the speech-network job, after its first epoch
+    checkpoint; ``--rerun-incomplete`` resumes from the checkpoint and gives exactly the
+    numbers of the uninterrupted run, and every output complete before the kill is
+    byte-identical after it. While it runs, a second snakemake in the folder is refused;
+    after the kill its stale lock is refused too until ``--unlock``."""
     work = tmp_path / "w"
     shutil.copytree(run / "results", work / "results", symlinks=True)
     shutil.copytree(run / "benchmarks", work / "benchmarks")
@@ -426,6 +427,8 @@ def test_training_killed_mid_run_resumes_to_the_same_numbers(run: Path, tmp_path
     while not ckpt.exists() and proc.poll() is None and time.monotonic() < deadline:
         time.sleep(0.2)
     assert ckpt.exists(), "no checkpoint was written"
+    running = rel.removeprefix("results/")
+    complete = {f: h for f, h in _hashes(work / "results").items() if not f.startswith(running)}
     # a second snakemake in the same directory while this one runs is refused
     other = _snakemake(work, "results/tables/results.md", check=False)
     assert other.returncode != 0 and "cannot be locked" in other.stdout + other.stderr
@@ -444,6 +447,20 @@ def test_training_killed_mid_run_resumes_to_the_same_numbers(run: Path, tmp_path
     assert resumed["metrics"] == reference["metrics"]
     assert resumed["params"]["history"] == reference["params"]["history"]
     assert not ckpt.exists()
+    after = _hashes(work / "results")
+    assert {f: after.get(f) for f in complete} == complete  # byte-identical, none lost
+
+
+def _hashes(results: Path) -> dict[str, str]:
+    """SHA-256 of every file of the result, feature, fold and index folders."""
+    import hashlib
+
+    out = {}
+    for sub in ("experiments", "features", "folds", "index", "tables"):
+        for path in sorted((results / sub).rglob("*")):
+            if path.is_file():
+                out[str(path.relative_to(results))] = hashlib.sha256(path.read_bytes()).hexdigest()
+    return out
 
 
 @pytest.mark.parametrize(

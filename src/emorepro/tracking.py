@@ -8,21 +8,51 @@ tag and updates them instead of adding new ones; if the recorded parameters chan
 params are immutable) the old run is deleted and recreated.
 
 A run is marked FINISHED only after all its data is logged; any exception marks it FAILED
-and re-raises. One Snakemake job does all mirroring, so parallel jobs never contend for the
-SQLite store.
+and re-raises. One Snakemake job does all mirroring in a run. Several runs may still share one
+SQLite store (``mlflow.tracking_uri`` is configurable): :func:`mirror_results` holds an
+exclusive lock on ``<store>.lock`` while it writes, so concurrent mirrors wait for each other
+instead of failing with "database is locked" or racing to create the schema or an experiment.
 """
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import json
+import logging
 import math
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
 from emorepro.provenance import code_version
 
 RUN_KEY_TAG = "emorepro.run_key"
+log = logging.getLogger(__name__)
+
+
+@contextlib.contextmanager
+def store_lock(tracking_uri: str) -> Iterator[None]:
+    """Exclusive lock on a SQLite store (``sqlite:///<path>`` -> ``<path>.lock``, flock) for
+    the duration of the block; other stores (an MLflow server) need none. SQLite has one
+    writer at a time, and MLflow's first connection creates the schema: two mirrors writing
+    at once would otherwise fail with "database is locked" or race on the schema."""
+    prefix = "sqlite:///"
+    if not tracking_uri.startswith(prefix):
+        yield
+        return
+    path = Path(tracking_uri[len(prefix) :].split("?", 1)[0])
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(f"{path}.lock", "a+") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            log.info("waiting for another mirror to release %s.lock", path)
+            fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 def run_key(result: Mapping[str, Any]) -> str:
@@ -134,15 +164,16 @@ def mirror_results(
     (rule, fold-sheet hash, corpus source, scale, code version) and the files listed in its
     optional ``artifacts`` key; child runs carry per-fold metrics.
     """
-    mirror = _Mirror(tracking_uri, artifact_root)
     parents = []
-    for result in results:
-        parents.append(
-            [
-                _mirror_one(mirror, {**result, "paper": paper})
-                for paper in result.get("papers") or [result["paper"]]
-            ]
-        )
+    with store_lock(tracking_uri):
+        mirror = _Mirror(tracking_uri, artifact_root)
+        for result in results:
+            parents.append(
+                [
+                    _mirror_one(mirror, {**result, "paper": paper})
+                    for paper in result.get("papers") or [result["paper"]]
+                ]
+            )
     return parents
 
 

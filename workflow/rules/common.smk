@@ -134,6 +134,12 @@ def experiment_code(wildcards):
     return family_code_sha256(wildcards.family)
 
 
+#: Corpora, indexes, fold sheets and features run before any experiment (experiments have
+#: 0 and up, emorepro.plan.chain_depths): their consumers then all become ready early and pack
+#: the cores, instead of a late feature job (e.g. 70 s of ComParE windows) and the model
+#: behind it running alone at the end while the other core idles.
+FEATURE_PRIORITY = 10
+
 _CHAIN_DEPTHS = {}
 
 

@@ -9,6 +9,7 @@ rule synth_corpus:
         f"{R}/logs/synth_corpus/{{corpus}}.log",
     benchmark:
         f"{R}/benchmarks/synth_corpus/{{corpus}}.tsv"
+    priority: FEATURE_PRIORITY
     conda:
         ENV
     threads: 2  # recordings in parallel (emorepro.synth.generate_corpus)
@@ -31,6 +32,7 @@ rule index_corpus:
         f"{R}/logs/index_corpus/{{corpus}}.log",
     benchmark:
         f"{R}/benchmarks/index_corpus/{{corpus}}.tsv"
+    priority: FEATURE_PRIORITY
     conda:
         ENV
     threads: 1
@@ -53,6 +55,7 @@ rule fold_sheet:
         f"{R}/logs/fold_sheet/{{corpus}}/{{protocol}}.log",
     benchmark:
         f"{R}/benchmarks/fold_sheet/{{corpus}}/{{protocol}}.tsv"
+    priority: FEATURE_PRIORITY
     conda:
         ENV
     threads: 1

@@ -145,9 +145,18 @@ def _uses_tiny_dag(item: pytest.Item) -> bool:
     return "tiny_dag" in getattr(item, "fixturenames", ())
 
 
+def _order(item: pytest.Item) -> int:
+    """0: the other workflow tests (long Snakemake runs: real EmoDB, SLURM, a new family), so
+    they overlap the tiny DAG from its start; 1: unit and reliability tests, many and short,
+    which fill the cores around it; 2: the tests on the finished tiny DAG."""
+    if _uses_tiny_dag(item):
+        return 2
+    return 0 if "workflow" in Path(str(item.path)).parts else 1
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Tests on the tiny DAG run last (stable: their order among themselves is kept)."""
-    items.sort(key=_uses_tiny_dag)
+    """Order by :func:`_order` (stable: the order within each group is kept)."""
+    items.sort(key=_order)
 
 
 def pytest_collection_finish(session: pytest.Session) -> None:

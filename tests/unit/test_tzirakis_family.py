@@ -355,6 +355,21 @@ def test_fig2_step_picks_units_of_the_speech_model(twin, runs, tmp_path: Path) -
         _fig2(twin, "speech000_ccc", tmp_path / "other", tmp_path / "other.parquet")
 
 
+def test_visual_epochs_apply_to_the_unimodal_visual_network_only() -> None:
+    """``visual_epochs``/``visual_ablation_epochs`` train the visual network (Tables II, V);
+    speech and multimodal runs keep ``epochs``/``ablation_epochs``; absent keys fall back."""
+    profile = {**PROFILE, "epochs": 2, "ablation_epochs": 3, "visual_epochs": 5,
+               "visual_ablation_epochs": 7}  # fmt: skip
+    epochs = {n: resolve_settings(parse(n), profile)["epochs"] for n in (
+        "visual_ccc", "visual_seq150", "speech000_mse", "speech_seq150", "multimodal_train",
+        "multimodal_traindev", "multimodal_landmarks")}  # fmt: skip
+    assert epochs == {"visual_ccc": 5, "visual_seq150": 7, "speech000_mse": 2, "speech_seq150": 3,
+                      "multimodal_train": 2, "multimodal_traindev": 4,
+                      "multimodal_landmarks": 4}  # fmt: skip
+    assert resolve_settings(parse("visual_ccc"), PROFILE)["epochs"] == PROFILE["epochs"]
+    assert resolve_settings(parse("visual_seq75"), PROFILE)["epochs"] == PROFILE["ablation_epochs"]
+
+
 def test_paper_profile_has_the_papers_settings() -> None:
     """benchmarks/config.yaml's paper profile resolves to the settings of 000 Sec. IV-V."""
     import yaml

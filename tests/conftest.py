@@ -170,7 +170,10 @@ def pytest_collection_finish(session: pytest.Session) -> None:
     )
     tiny = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(tiny)
-    work = tiny.workdir(config._tmp_path_factory.mktemp("dag"))
+    # EMOREPRO_TINY_DAG: a folder holding a finished tiny run to reuse (a developer rerunning
+    # the tiny-DAG tests); the run then only does what its outputs lack
+    reuse = os.environ.get("EMOREPRO_TINY_DAG")
+    work = tiny.workdir(Path(reuse) if reuse else config._tmp_path_factory.mktemp("dag"))
     config.stash[_TINY_DAG] = _BackgroundDag(work, tiny.SCHEDULER)
     # One thread in this process and its children from here on: a niced process whose torch
     # (OpenMP) or BLAS pool waits for a descheduled thread spins instead of sleeping, and

@@ -9,7 +9,7 @@ extra runs), checked against the family registry before anything runs.
   ``only_corpora`` when that is set) and whose corpus is configured, the un-post-processed
   result behind each post-processed one, and each enabled family's
   :meth:`~emorepro.families.base.Family.extra_results`.
-* :func:`job_inputs`, :func:`job_settings`, :func:`figure_targets` — what one job needs.
+* :func:`job_inputs`, :func:`job_settings`, :func:`figure_jobs` — what one job needs.
 * :func:`chain_depths` — the scheduling priority of each experiment job: how many trainings
   wait on it, one after another.
 
@@ -23,7 +23,7 @@ import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from emorepro.cards import iter_cells
 from emorepro.errors import ConfigError, EmoreproError
@@ -140,10 +140,29 @@ def job_settings(key: ResultKey, config: Mapping[str, Any]) -> dict[str, Any]:
             f"families.{key.family}: not in the config, but {key.rel} was asked for; add the "
             f"block (see benchmarks/config.yaml) or do not ask for that result"
         )
-    return get_family(key.family).settings(key.experiment(), block, config)
+    return canonical(get_family(key.family).settings(key.experiment(), block, config))
 
 
-def figure_targets(keys: list[ResultKey], layout: Layout) -> list[str]:
+def canonical(value: Any) -> Any:
+    """``value`` with every mapping's keys sorted, recursively. Snakemake's params trigger
+    compares params as written, key order included: keys in another order in the config
+    file are the same settings and must not rerun a job."""
+    if isinstance(value, Mapping):
+        return {k: canonical(value[k]) for k in sorted(value, key=str)}
+    if isinstance(value, list | tuple):
+        return type(value)(canonical(v) for v in value)
+    return value
+
+
+class FigureJob(NamedTuple):
+    """One figure: its kind, the result folder it is drawn from and its path."""
+
+    kind: str
+    rel: str
+    png: str
+
+
+def figure_jobs(keys: list[ResultKey], layout: Layout) -> list[FigureJob]:
     """Every figure of every result (kinds chosen by the experiment, see
     :attr:`emorepro.families.base.Experiment.figure_kinds`). A post-processed result gets the
     shared kinds only: a family's own figures show the training run, which post-processing
@@ -152,11 +171,16 @@ def figure_targets(keys: list[ResultKey], layout: Layout) -> list[str]:
 
     shared = {k for kinds in SHARED_FIGURES.values() for k in kinds}
     return [
-        layout.figure(k.rel, kind)
+        FigureJob(kind, k.rel, layout.figure(k.rel, kind))
         for k in keys
         for kind in k.experiment().figure_kinds
         if k.grid is None or kind in shared
     ]
+
+
+def figure_targets(keys: list[ResultKey], layout: Layout) -> list[str]:
+    """The paths of :func:`figure_jobs`."""
+    return [f.png for f in figure_jobs(keys, layout)]
 
 
 _EXPERIMENT_DIR = re.compile(r"(?:^|/)(experiments/[^/]+/[^/]+/[^/]+/[^/]+)/[^/]+$")

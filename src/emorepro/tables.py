@@ -11,6 +11,14 @@ significance mark recomputed from the two reproduced runs with the test the pape
 the paper printed, and with the paired test that fits two systems scored on the same frames
 (Steiger) or items (McNemar), :func:`paired_test`; "marks agree" says whether the two agree.
 
+Derived cells (``origin: derived``, numbers the text computes from other cells: a gain, a
+count of cases, a selected weight) are computed from the reproduced values of the cells their
+expression names (:func:`emorepro.cards.evaluate`), never copied from the paper; the column
+"derived from" gives the expression and the value the paper's own printed cells give. They
+are "pending" with the missing inputs named until every input has a run, and "not
+reproducible" with the card's reason where no run can give them. A derived number has no
+sample of its own, so the tests do not apply; the note says so.
+
 Sample size of the tests (:func:`sample_size`): ``n`` is the number of predictions behind
 the number. Items (clips, videos) are independent, so a test on items uses ``n``. Frames of
 one recording are not: a CCC over 67,500 autocorrelated 40 ms frames carries the evidence of
@@ -35,7 +43,7 @@ import numpy as np
 import pandas as pd
 
 from emorepro import stats
-from emorepro.cards import Cell, iter_cells
+from emorepro.cards import Cell, Ref, derive_refs, describe, evaluate, iter_cells
 from emorepro.results import read_result, source_of
 
 CORRELATIONS = ("ccc", "pcc")
@@ -44,6 +52,7 @@ COLUMNS = [
     "method",
     "column",
     "origin",
+    "derived from",
     "reported (printed)",
     "reported",
     "reproduced",
@@ -62,6 +71,8 @@ COLUMNS = [
     "corpus source",
     "note",
 ]
+
+NUMERIC = ("reported", "reproduced", "difference", "tolerance", "p (vs reported)", "p (n = frames)")
 
 
 def _scale(unit: str) -> float:
@@ -109,18 +120,55 @@ def _origin(result: Mapping[str, Any]) -> str:
     return f"{text}; profile {profile}" if profile else text
 
 
-def _load(results_root: Path, cell: Cell, available: set[str] | None) -> dict[str, Any] | None:
+def _failure(cell: Cell, failed: Mapping[str, str] | None) -> str | None:
+    """The verdict of a planned cell with no result in a run that failed (partial tables):
+    its own job failed, the experiment it post-processes failed, or it was not reached."""
+    if failed is None or cell.result is None:
+        return None
+    for rel, log in failed.items():
+        if cell.result == rel or cell.result.startswith(rel + "/"):
+            where = f"log: {log}" if log else "no job log"
+            if cell.result == rel:
+                return f"failed ({where})"
+            return f"failed: its experiment {rel} failed ({where})"
+    return "not run: the run stopped before it, or a job it needs failed"
+
+
+def _missing(cell: Cell, available: set[str] | None, failed: Mapping[str, str] | None) -> str:
+    """The verdict of a cell without a reproduced value."""
+    if cell.status == "dag" and (available is None or cell.result in available):
+        return _failure(cell, failed) or _no_value(cell)
+    return _no_value(cell)
+
+
+def _load(
+    results_root: Path, cell: Cell, available: set[str] | None, partial: bool = False
+) -> dict[str, Any] | None:
     if cell.status != "dag" or cell.result is None:
         return None
     if available is not None and cell.result not in available:
         return None
     path = results_root / cell.result / "metrics.json"
+    if partial and not path.is_file():
+        return None
     if not path.is_file():
         raise FileNotFoundError(
             f"{path}: result of {cell.card}/{cell.table}/{cell.row} is missing; run "
             f"`snakemake {path}` (or the whole DAG) first"
         )
     return read_result(path)
+
+
+def _metric(results_root: Path, cell: Cell, result: Mapping[str, Any]) -> float:
+    """The cell's metric of its result (fraction), or a KeyError naming the file."""
+    raw = result["metrics"].get(cell.metric_key)
+    if raw is None:
+        raise KeyError(
+            f"{results_root / str(cell.result)}/metrics.json has no metric "
+            f"{cell.metric_key!r} (needed by {cell.card}/{cell.table}/{cell.row}); "
+            f"it has {sorted(result['metrics'])}"
+        )
+    return float(raw)
 
 
 def _test(metric: str, a: float, b: float, n: float | None) -> float | None:
@@ -135,12 +183,18 @@ def compare_table(
     *,
     results_root: Path | str,
     available: set[str] | None = None,
+    failed: Mapping[str, str] | None = None,
 ) -> pd.DataFrame:
     """One row per printed cell of ``table_id`` with reported vs reproduced (see module doc).
 
-    ``available``: result folders (relative to ``results_root``) produced by this
-    configuration; a ``dag`` cell outside it reads "not run in this configuration". ``None``
-    means every ``dag`` cell's result must exist.
+    ``available``: result folders (relative to ``results_root``) this configuration plans;
+    a ``dag`` cell outside it reads "not run in this configuration". ``None`` means every
+    ``dag`` cell's result must exist.
+
+    ``failed`` (partial tables of a run that failed, :mod:`emorepro.runfailures`): result
+    folder -> log of its failed job. A planned cell without a result then reads "failed
+    (log: ...)" when its job (or the experiment it post-processes) failed, else "not run";
+    it never raises for a missing result.
     """
     results_root = Path(results_root)
     table = next(t for t in card["tables"] if t["id"] == table_id)
@@ -151,27 +205,30 @@ def compare_table(
     }
     cells = [c for c in iter_cells(card, results="") if c.table == table_id]
     reproduced: dict[tuple[str, str], _Run] = {}
+    inputs = _Inputs(card, results_root, available, failed)
     rows = []
     for cell in cells:
-        result = _load(results_root, cell, available)
+        if cell.origin == "derived":
+            row = _derived_row(cell, inputs, card, printed_extra[cell.row])
+            row[COLUMNS.index("column")] = headers[cell.column]
+            rows.append(row)
+            continue
+        result = _load(results_root, cell, available, partial=failed is not None)
         value = n = None
         if result is not None:
-            raw = result["metrics"].get(cell.metric_key)
-            if raw is None:
-                raise KeyError(
-                    f"{results_root / cell.result}/metrics.json has no metric "
-                    f"{cell.metric_key!r} (needed by {cell.card}/{cell.table}/{cell.row}); "
-                    f"it has {sorted(result['metrics'])}"
-                )
-            value = float(raw) * _scale(cell.unit)
+            raw = _metric(results_root, cell, result)
+            value = raw * _scale(cell.unit)
             n = sample_size(results_root / cell.result, cell.metric_key)
             reproduced[(cell.row, cell.column)] = _Run(
                 float(raw), n.n_test if n else None, results_root / cell.result, cell.metric_key
             )
-        row = _compare_row(cell, value, n, result, printed_extra[cell.row])
+        missing = _missing(cell, available, failed) if result is None else None
+        row = _compare_row(cell, value, n, result, printed_extra[cell.row], missing)
         row[COLUMNS.index("column")] = headers[cell.column]
         rows.append(row)
     frame = pd.DataFrame(rows, columns=COLUMNS)
+    for col in NUMERIC:  # NaN, not None, where nothing was reproduced (all-None columns too)
+        frame[col] = frame[col].astype(float)
     marks = [_marks(c, compare_to.get(c.row), reproduced) for c in cells]
     frame["mark (recomputed)"] = [m[0] for m in marks]
     frame["mark (paired)"] = [m[1] for m in marks]
@@ -187,28 +244,44 @@ def _header(column: Mapping[str, Any]) -> str:
     return column["header"]
 
 
+def _no_value(cell: Cell) -> str:
+    """Why a cell has no reproduced value (its verdict)."""
+    if cell.status == "quoted":
+        return "quoted (not re-run)"
+    if cell.status == "dag":
+        return "not run in this configuration"
+    if cell.status == "not compared":
+        return f"not compared: {cell.reason}"
+    if cell.status == "not reproducible":
+        return f"not reproducible: {cell.reason}"
+    return "not yet reproduced" + (f" (issue {cell.issue})" if cell.issue else "")
+
+
+def _verdict(value: float, cell: Cell) -> tuple[float | None, str]:
+    """(difference, verdict) of a reproduced value against the printed one."""
+    if cell.reported is None:
+        return None, "not reported"
+    diff = value - cell.reported
+    tol = cell.tolerance or 0.0
+    return diff, "within tolerance" if abs(diff) <= tol + 1e-12 else "outside tolerance"
+
+
 def _compare_row(
-    cell: Cell, value: float | None, n: SampleSize | None, result: Mapping | None, extra: str
+    cell: Cell,
+    value: float | None,
+    n: SampleSize | None,
+    result: Mapping | None,
+    extra: str,
+    missing: str | None = None,
 ) -> list[Any]:
     method = f"{cell.label} {extra}".strip()
     diff = p = p_frames = None
     if value is None:
-        if cell.status == "quoted":
-            verdict = "quoted (not re-run)"
-        elif cell.status == "dag":
-            verdict = "not run in this configuration"
-        elif cell.status == "not compared":
-            verdict = f"not compared: {cell.reason}"
-        else:
-            verdict = "not yet reproduced" + (f" (issue {cell.issue})" if cell.issue else "")
-    elif cell.reported is None:
-        verdict = "not reported"
+        verdict = missing if missing is not None else _no_value(cell)
     else:
-        diff = value - cell.reported
-        tol = cell.tolerance or 0.0
-        verdict = "within tolerance" if abs(diff) <= tol + 1e-12 else "outside tolerance"
-        a, b = value / _scale(cell.unit), cell.reported / _scale(cell.unit)
-        if n is not None:
+        diff, verdict = _verdict(value, cell)
+        if diff is not None and n is not None:
+            a, b = value / _scale(cell.unit), cell.reported / _scale(cell.unit)
             p = _test(cell.metric, a, b, n.n_test)
             p_frames = _test(cell.metric, a, b, n.n) if n.frames else p
     return [
@@ -216,6 +289,7 @@ def _compare_row(
         method,
         cell.header,
         cell.origin,
+        "",
         cell.printed,
         cell.reported,
         value,
@@ -234,6 +308,140 @@ def _compare_row(
         _origin(result) if result else "",
         (result or {}).get("notes", {}).get(cell.metric_key, "") if value is not None else "",
     ]
+
+
+class _Inputs:
+    """The reproduced (or, for ``{printed: ...}``, printed) values of a card's cells that
+    derived cells read; each result file is read once. ``why`` says why an input has none."""
+
+    def __init__(
+        self,
+        card: Mapping[str, Any],
+        root: Path,
+        available: set[str] | None,
+        failed: Mapping[str, str] | None = None,
+    ) -> None:
+        self.cells = {Ref(c.table, c.row, c.column): c for c in iter_cells(card, results="")}
+        self.root, self.available, self.failed = root, available, failed
+        self.loaded: dict[str, dict[str, Any] | None] = {}
+        self.why: dict[Ref, str] = {}
+
+    def _cell(self, ref: Ref) -> Cell:
+        return self.cells[Ref(ref.table, ref.row, ref.column)]
+
+    def result(self, ref: Ref) -> dict[str, Any] | None:
+        cell = self._cell(ref)
+        if cell.result is None or cell.status != "dag":
+            self.why[ref] = _no_value(cell)
+            return None
+        if cell.result not in self.loaded:
+            self.loaded[cell.result] = _load(
+                self.root, cell, self.available, partial=self.failed is not None
+            )
+        result = self.loaded[cell.result]
+        if result is None:
+            self.why[ref] = _missing(cell, self.available, self.failed)
+        return result
+
+    def value(self, ref: Ref) -> float | None:
+        cell = self._cell(ref)
+        if ref.printed:
+            return cell.reported
+        result = self.result(ref)
+        if result is None:
+            return None
+        return _metric(self.root, cell, result) * _scale(cell.unit)
+
+    def param(self, ref: Ref, key: str) -> float | None:
+        result = self.result(ref)
+        if result is None:
+            return None
+        params = result.get("params", {})
+        if key not in params:
+            cell = self._cell(ref)
+            raise KeyError(
+                f"{self.root / str(cell.result)}/metrics.json has no params key {key!r} (needed "
+                f"by a derived cell of {cell.card}); it has {sorted(params)}"
+            )
+        return float(params[key])
+
+    def printed(self, ref: Ref) -> float | None:
+        return self._cell(ref).reported
+
+    def sources(self, refs: Sequence[Ref]) -> str:
+        """Corpus sources of the results the (reproduced) inputs come from."""
+        results = (self.result(r) for r in refs if not r.printed)
+        return "; ".join(sorted({_origin(r) for r in results if r}))
+
+
+_NO_TEST = {
+    "difference": "a difference of two numbers",
+    "count": "a count of cases",
+    "mean": "a mean of other numbers",
+    "min": "the smaller of other numbers",
+    "max": "the larger of other numbers",
+    "param": "a hyper-parameter the run selects",
+    "same": "a value the runs share",
+}
+
+
+def _pending(missing: Sequence[Ref], why: Mapping[Ref, str], shown: int = 3) -> str:
+    """``pending (<why>): <refs>`` per reason, at most ``shown`` refs named each."""
+    by_reason: dict[str, list[str]] = {}
+    for ref in missing:
+        by_reason.setdefault(why.get(ref, "no value"), []).append(str(ref))
+    parts = []
+    for reason, refs in by_reason.items():
+        more = f" and {len(refs) - shown} more" if len(refs) > shown else ""
+        parts.append(f"{reason}: {', '.join(refs[:shown])}{more}")
+    return "pending (" + "; ".join(parts) + ")"
+
+
+def _derived_row(cell: Cell, inputs: _Inputs, card: Mapping[str, Any], extra: str) -> list[Any]:
+    """A derived cell: its value computed from the reproduced inputs, the expression and
+    the value the printed inputs give, a verdict, and no test (see module doc)."""
+    expr = cell.derivation
+    diff = value = None
+    source = note = corpus = ""
+    if expr is None:
+        verdict = _no_value(cell)
+    else:
+        derived = evaluate(expr, inputs.value, inputs.param)
+        paper = evaluate(expr, inputs.printed).value
+        source = describe(expr, card)
+        if paper is not None:
+            source += f" (printed cells give {paper:.4g})"
+        what = _NO_TEST.get(expr["op"], f"a {expr['op']} of other numbers")
+        note = f"test: not applicable ({what} has no sample of its own)"
+        value = derived.value
+        if value is not None:
+            diff, verdict = _verdict(value, cell)
+            corpus = inputs.sources(derive_refs(expr))
+        elif derived.problem:
+            verdict = f"outside tolerance: {derived.problem}"
+        else:
+            verdict = _pending(derived.missing, inputs.why)
+    values = {
+        "row": cell.row,
+        "method": f"{cell.label} {extra}".strip(),
+        "column": cell.header,
+        "origin": cell.origin,
+        "derived from": source,
+        "reported (printed)": cell.printed,
+        "reported": cell.reported,
+        "reproduced": value,
+        "difference": diff,
+        "tolerance": cell.tolerance,
+        "verdict": verdict,
+        "mark (printed)": cell.mark,
+        "mark (recomputed)": "",
+        "mark (paired)": "",
+        "marks agree": "",
+        "metric variant": cell.variant or "",
+        "corpus source": corpus,
+        "note": note,
+    }
+    return [values.get(c) for c in COLUMNS]
 
 
 class _Run(NamedTuple):
@@ -344,14 +552,18 @@ def caption(card: Mapping[str, Any], table_id: str, frame: pd.DataFrame) -> str:
 
 
 def _display(frame: pd.DataFrame) -> pd.DataFrame:
-    shown = frame.drop(columns=["reported"]).copy()
+    """Formatted for Markdown/LaTeX; "derived from" only where a table has derived cells."""
+    drop = ["reported"]
+    if not frame["derived from"].fillna("").astype(bool).any():
+        drop.append("derived from")
+    shown = frame.drop(columns=drop).copy()
     for col in ("reproduced", "difference"):
         shown[col] = [_fmt(v) for v in shown[col]]
     for col in ("p (vs reported)", "p (n = frames)"):
         shown[col] = [_fmt(v, 4) for v in shown[col]]
     shown["n"] = [f"{int(v):,}" if _present(v) else "" for v in shown["n"]]
     shown["n (test)"] = [f"{v:,.0f}" if _present(v) else "" for v in shown["n (test)"]]
-    shown["tolerance"] = [_fmt(v, 2) if v is not None else "" for v in shown["tolerance"]]
+    shown["tolerance"] = [_fmt(v, 2) for v in shown["tolerance"]]
     return shown.fillna("")
 
 
@@ -393,7 +605,13 @@ def summary(frames: Mapping[str, pd.DataFrame]) -> pd.DataFrame:
     """Verdict counts per table (for the index page)."""
     rows = []
     for name, frame in frames.items():
-        counts = frame["verdict"].str.replace(r" \(issue \d+\)", "", regex=True).value_counts()
+        verdicts = frame["verdict"].str.replace(r" \(issue \d+\)", "", regex=True)
+        # a derived cell's reason (which inputs are missing, which differ) stays in its table
+        verdicts = verdicts.str.replace(r"^pending \(.*\)$", "pending", regex=True)
+        verdicts = verdicts.str.replace(
+            r"^(not reproducible|outside tolerance): .*$", r"\1", regex=True
+        )
+        counts = verdicts.value_counts()
         rows.append({"table": name, "cells": len(frame), **counts.to_dict()})
     return pd.DataFrame(rows).fillna(0)
 

@@ -24,6 +24,7 @@ from emorepro.families.base import CORPUS_ROOT, pick_profile
 from emorepro.layout import Layout
 from emorepro.plan import (
     ResultKey,
+    canonical,
     chain_depths,
     check_cards,
     job_inputs,
@@ -188,6 +189,25 @@ def test_job_inputs_and_settings_come_from_the_family(config) -> None:
     del cfg["families"]["baselines"]
     with pytest.raises(ConfigError, match=r"families\.baselines: not in the config"):
         job_settings(svm, cfg)
+
+
+def test_settings_do_not_depend_on_the_config_files_key_order(config) -> None:
+    """Snakemake compares params as written: keys in another order are the same settings,
+    so every job's params come out in one (sorted) order, nested mappings included."""
+
+    def reverse(value):
+        if isinstance(value, dict):
+            return {k: reverse(value[k]) for k in reversed(list(value))}
+        return value
+
+    key = ResultKey("tzirakis2017", "visual_seq150", "recola_avec2016", "avec2016")
+    settings = job_settings(key, config)
+    flipped = job_settings(key, reverse(copy.deepcopy(config)))
+    assert repr(flipped) == repr(settings) and list(settings) == sorted(settings)
+    assert canonical({"b": (2, {"d": 1, "c": [{"f": 0, "e": 1}]}), "a": 1}) == {
+        "a": 1, "b": (2, {"c": [{"e": 1, "f": 0}], "d": 1})
+    }  # fmt: skip
+    assert repr(canonical({"b": 1, "a": 2})) == "{'a': 2, 'b': 1}"
 
 
 def test_result_keys_round_trip_through_their_folder() -> None:

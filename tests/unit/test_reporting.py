@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 from emorepro.errors import EmoreproError
-from emorepro.steps.reporting import figure_step, results_table_step
+from emorepro.steps.reporting import figure_step, figures_step, results_table_step
 
 
 def _write(tmp_path: Path, result: dict, predictions: pd.DataFrame) -> tuple[Path, Path]:
@@ -57,6 +57,30 @@ def test_figure_kind_follows_the_recorded_task(tmp_path: Path, make_result) -> N
     assert (tmp_path / "trace.png").stat().st_size > 1000
     with pytest.raises(EmoreproError, match="baselines: no figure kind 'fig9'"):
         figure_step("fig9", metrics, preds, tmp_path / "x.png")
+
+
+def test_one_job_draws_every_figure_of_a_family_into_its_folder(
+    tmp_path: Path, make_result
+) -> None:
+    clf = make_result(metrics={"accuracy_pooled": 0.5}, task="classification")
+    m1, p1 = _write(tmp_path / "in/clf", clf, pd.DataFrame({"item_id": ["a"]}))
+    reg = make_result(metrics={"arousal.test.ccc": 0.5})
+    m2, p2 = _write(tmp_path / "in/reg", reg, _trace_predictions())
+    out = tmp_path / "figures/experiments/baselines"
+    specs = [
+        ["confusion", str(m1), str(p1), str(out / "svm/c/p/confusion.png")],
+        ["trace", str(m2), str(p2), str(out / "svr/c/p/trace.png")],
+        ["trace", str(m2), str(p2), str(out / "svr/c/p/pp-g/trace.png")],
+    ]
+    figures_step(specs, out)
+    pngs = sorted(p.relative_to(out).as_posix() for p in out.rglob("*.png"))
+    assert pngs == ["svm/c/p/confusion.png", "svr/c/p/pp-g/trace.png", "svr/c/p/trace.png"]
+    assert all((out / p).read_bytes()[:4] == b"\x89PNG" for p in pngs)
+    assert not list(out.rglob(".tmp-*"))
+    with pytest.raises(EmoreproError, match="outside the job's output folder"):
+        figures_step([["trace", str(m2), str(p2), str(tmp_path / "x.png")]], out)
+    figures_step([], tmp_path / "empty")  # a family without figures still gets its folder
+    assert (tmp_path / "empty").is_dir()
 
 
 def test_results_table_lists_every_metric_with_task_and_source(tmp_path: Path, make_result) -> None:

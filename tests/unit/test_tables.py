@@ -491,3 +491,214 @@ def test_expected_file_is_yaml_with_header(tmp_path: Path) -> None:
     write_expected(path, {"scale": "tiny", "seed": 1, "cells": []})
     assert path.read_text().startswith("# Expected reproduced numbers")
     assert yaml.safe_load(path.read_text())["cells"] == []
+
+
+def test_partial_tables_mark_failed_cells_with_the_job_log(results: Path) -> None:
+    """Issue 15 §1.3: in the tables of a run that failed, a planned cell whose job failed
+    says so with the log, one whose experiment (before post-processing) failed says which,
+    a planned cell that was not reached says "not run", and nothing raises or reads pending."""
+    card = copy.deepcopy(CARD)
+    rows = card["tables"][0]["rows"]
+    rows[0]["reproduce"]["experiment"] = "baselines/gone"
+    rows[1]["reproduce"]["experiment"] = "baselines/later"
+    rows[1]["reproduce"]["postprocess"] = "g"
+    planned = {
+        "experiments/baselines/gone/c/p",
+        "experiments/baselines/later/c/p/pp-g",
+        "experiments/baselines/svm/rml/loso",
+    }
+    failed = {"experiments/baselines/gone/c/p": "results/logs/gone.log"}
+    frame = tables.compare_table(card, "t1", results_root=results, available=planned,
+                                 failed=failed).set_index("row")  # fmt: skip
+    assert set(frame.loc[["classic"], "verdict"]) == {"failed (log: results/logs/gone.log)"}
+    assert set(frame.loc[["better"], "verdict"]) == {
+        "not run: the run stopped before it, or a job it needs failed"
+    }
+    failed["experiments/baselines/later/c/p"] = "results/logs/later.log"
+    frame = tables.compare_table(card, "t1", results_root=results, available=planned,
+                                 failed=failed).set_index("row")  # fmt: skip
+    assert set(frame.loc[["better"], "verdict"]) == {
+        "failed: its experiment experiments/baselines/later/c/p failed "
+        "(log: results/logs/later.log)"
+    }
+    assert frame.loc[["classic", "better"], "reproduced"].isna().all()
+    assert frame.loc["later", "verdict"] == "not yet reproduced (issue 4)"  # pending stays
+    # a result that exists is compared as in a complete run
+    done = tables.compare_table(CARD, "t2", results_root=results, available=planned, failed=failed)
+    assert list(done["verdict"]) == ["outside tolerance"]
+
+
+# --- derived cells: computed from the reproduced cells they name ------------------------------
+
+
+def _derived_card(cells: dict, exprs: dict, **derive) -> dict:
+    """CARD plus a text table whose one derived row prints ``cells`` and computes ``exprs``."""
+    card = copy.deepcopy(CARD)
+    card["tables"].append(
+        {
+            "id": "text",
+            "label": "Text, Sec. 5",
+            "kind": "text",
+            "caption": "Sec. 5, paragraph 1.",
+            "metric": "ccc",
+            "unit": "fraction",
+            "columns": [
+                {"id": "test", "header": "gain (test)"},
+                {"id": "dev", "header": "gain (dev)"},
+            ],
+            "rows": [
+                {
+                    "id": "gain",
+                    "label": "Better over Classic",
+                    "origin": "derived",
+                    "cells": cells,
+                    "derive": {"cells": exprs, "tolerance": 0.05, **derive},
+                }
+            ],
+        }
+    )
+    return card
+
+
+GAIN = {"op": "difference", "of": ["t1.better.a_test", "t1.classic.a_test"]}
+
+
+def test_a_derived_difference_is_computed_from_the_two_reproduced_results(results: Path) -> None:
+    card = _derived_card({"test": ".200"}, {"test": GAIN})
+    row = tables.compare_table(card, "text", results_root=results).iloc[0]
+    # hand computation: runs give .68 and .52 -> .16; the paper prints .200 (= .700 - .500)
+    assert row["origin"] == "derived"
+    assert row["reproduced"] == pytest.approx(0.68 - 0.52)
+    assert row["difference"] == pytest.approx(0.16 - 0.200)
+    assert row["verdict"] == "within tolerance"  # |-.04| <= .05
+    assert row["derived from"] == (
+        "TABLE 1 better/a_test - TABLE 1 classic/a_test (printed cells give 0.2)"
+    )
+    # no test of a difference of two numbers: said, not silently blank
+    assert pd.isna(row["p (vs reported)"]) and pd.isna(row["n"]) and pd.isna(row["n (test)"])
+    assert (
+        row["note"] == "test: not applicable (a difference of two numbers has no sample of its own)"
+    )
+    assert row["corpus source"].startswith("synthetic twin (scale tiny")
+    card["tables"][2]["rows"][0]["cells"]["test"] = ".100"  # .16 vs .10: outside
+    row = tables.compare_table(card, "text", results_root=results).iloc[0]
+    assert row["verdict"] == "outside tolerance" and row["difference"] == pytest.approx(0.06)
+
+
+def test_a_derived_cell_reads_percent_inputs_in_the_tables_unit(results: Path) -> None:
+    card = _derived_card(
+        {"test": "about 5%"},
+        {"test": {"op": "difference", "of": ["t2.svm.acc", {"printed": "t2.svm.acc"}]}},
+    )
+    card["tables"][1]["rows"][0]["origin"] = "quoted"  # a re-run quoted cell may be printed
+    card["tables"][1]["rows"][0]["source"] = "[1]"
+    card["tables"][2]["unit"] = "percent"
+    row = tables.compare_table(card, "text", results_root=results).iloc[0]
+    assert row["reproduced"] == pytest.approx(55.0 - 60.0)  # run 0.55 -> 55 %, printed 60.00
+    assert row["reported"] == 5.0 and row["reported (printed)"] == "about 5%"
+
+
+def test_a_missing_input_gives_pending_not_zero(results: Path) -> None:
+    card = _derived_card(
+        {"test": ".300", "dev": ".100"},
+        {
+            "test": {"op": "difference", "of": ["t1.later.a_test", "t1.classic.a_test"]},
+            "dev": {"op": "difference", "of": ["t1.better.a_dev", "t1.classic.a_dev"]},
+        },
+    )
+    frame = tables.compare_table(card, "text", results_root=results).set_index("column")
+    later = frame.loc["gain (test)"]
+    assert np.isnan(later["reproduced"]) and np.isnan(later["difference"])
+    assert later["verdict"] == "pending (not yet reproduced (issue 4): t1.later.a_test)"
+    assert frame.loc["gain (dev)", "reproduced"] == pytest.approx(0.70 - 0.40)
+    # inputs not configured in this run: pending, named, and the table still renders
+    frame = tables.compare_table(card, "text", results_root=results, available=set())
+    assert list(frame["verdict"]) == [
+        "pending (not yet reproduced (issue 4): t1.later.a_test; "
+        "not run in this configuration: t1.classic.a_test)",
+        "pending (not run in this configuration: t1.better.a_dev, t1.classic.a_dev)",
+    ]
+    assert frame["reproduced"].isna().all()
+    assert tables.summary({"text": frame}).iloc[0]["pending"] == 2
+    many = {"op": "count", "of": [
+        {"op": "greater", "of": [f"t1.{a}.{c}", f"t1.{b}.{c}"]}
+        for a, b in (("better", "classic"), ("classic", "better")) for c in ("a_test", "a_dev")
+    ]}  # fmt: skip
+    card["tables"][2].update(metric="count", unit="count")
+    card["tables"][2]["rows"][0]["derive"]["cells"] = {"test": many, "dev": many}
+    card["tables"][2]["rows"][0]["cells"] = {"test": "two", "dev": "two"}
+    frame = tables.compare_table(card, "text", results_root=results, available=set())
+    assert frame["verdict"].iloc[0] == (
+        "pending (not run in this configuration: t1.better.a_test, t1.classic.a_test, "
+        "t1.better.a_dev and 1 more)"
+    )
+    # with the runs: .68 > .52 (test) and .70 > .40 (dev), the reverse comparisons fail
+    assert list(tables.compare_table(card, "text", results_root=results)["reproduced"]) == [2, 2]
+
+
+def test_a_selected_parameter_is_read_from_the_result(results: Path, make_result) -> None:
+    for run, beta in (("a", 0.4), ("b", 0.4)):
+        path = results / f"experiments/baselines/{run}/c/p/metrics.json"
+        result = json.loads(path.read_text())
+        result["params"]["arousal.beta"] = beta
+        path.write_text(json.dumps(result))
+
+    def beta(row: str) -> dict:
+        return {"op": "param", "of": [f"t1.{row}.a_test"], "key": "arousal.beta"}
+
+    card = _derived_card(
+        {"test": "0.4"}, {"test": {"op": "same", "of": [beta("classic"), beta("better")]}}
+    )
+    card["tables"][2].update(metric="hyperparameter", unit="scalar")
+    row = tables.compare_table(card, "text", results_root=results).iloc[0]
+    assert row["reproduced"] == 0.4 and row["verdict"] == "within tolerance"
+    assert "arousal.beta chosen by the run of TABLE 1 classic/a_test" in row["derived from"]
+    path = results / "experiments/baselines/b/c/p/metrics.json"
+    result = json.loads(path.read_text())
+    result["params"]["arousal.beta"] = 1.0
+    path.write_text(json.dumps(result))
+    row = tables.compare_table(card, "text", results_root=results).iloc[0]
+    assert row["verdict"] == "outside tolerance: inputs differ (0.4, 1)" and np.isnan(
+        row["reproduced"]
+    )
+    del result["params"]["arousal.beta"]
+    path.write_text(json.dumps(result))
+    with pytest.raises(KeyError, match=r"no params key 'arousal\.beta'"):
+        tables.compare_table(card, "text", results_root=results)
+
+
+def test_a_derived_cell_no_run_can_give_says_why(results: Path) -> None:
+    card = _derived_card(
+        {"test": ".200", "dev": ".1"},
+        {"test": GAIN},
+        not_reproducible={"dev": "the text compares with a run it does not report"},
+    )
+    frame = tables.compare_table(card, "text", results_root=results).set_index("column")
+    cell = frame.loc["gain (dev)"]
+    assert cell["verdict"] == "not reproducible: the text compares with a run it does not report"
+    assert np.isnan(cell["reproduced"]) and cell["derived from"] == ""
+
+
+def test_derived_from_is_rendered_only_where_a_table_has_derived_cells(results: Path) -> None:
+    card = _derived_card({"test": ".200"}, {"test": GAIN})
+    text = tables.compare_table(card, "text", results_root=results)
+    plain = tables.compare_table(card, "t1", results_root=results)
+    assert list(text.columns) == list(plain.columns) == tables.COLUMNS  # CSVs keep one layout
+    assert (plain["derived from"] == "").all()
+    md = tables.to_markdown(text, title="t", caption_text="c")
+    assert "| derived from |" in md and "TABLE 1 better/a_test - TABLE 1 classic/a_test" in md
+    assert "derived from" not in tables.to_markdown(plain, title="t", caption_text="c")
+    tex = tables.to_latex(text, caption_text="c", label="tab:x")
+    assert "derived from" in tex and tex.count("\\\\") == len(text) + 1
+
+
+def test_a_derived_cell_of_a_failed_run_names_the_failed_input(results: Path) -> None:
+    card = _derived_card({"test": ".200"}, {"test": GAIN})
+    card["tables"][0]["rows"][0]["reproduce"]["experiment"] = "baselines/gone"
+    planned = {"experiments/baselines/gone/c/p", "experiments/baselines/b/c/p"}
+    failed = {"experiments/baselines/gone/c/p": "results/logs/gone.log"}
+    row = tables.compare_table(
+        card, "text", results_root=results, available=planned, failed=failed
+    ).iloc[0]
+    assert pd.isna(row["reproduced"])
+    assert row["verdict"] == "pending (failed (log: results/logs/gone.log): t1.classic.a_test)"

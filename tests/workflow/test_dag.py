@@ -62,7 +62,8 @@ def run(tiny_dag: Path) -> Path:
 def test_outputs_exist(run: Path) -> None:
     res = run / "results"
     assert (res / "mlflow.db").stat().st_size > 0
-    assert json.loads((res / "mlflow.done").read_text())["runs"]
+    for family in ("baselines", "tzirakis2017", "zhang2018", "han_emobed", "aminbeidokhti2020"):
+        assert json.loads((res / f"mlflow/{family}.done").read_text())["runs"], family
     table = pd.read_csv(res / "tables/results.csv")
     assert set(table["corpus"]) == {
         "rml",
@@ -137,11 +138,12 @@ def test_a_config_value_reruns_exactly_the_jobs_that_use_it(run: Path, tmp_path:
     experiments = sorted(w for r, w in jobs if r == "experiment")
     assert len(experiments) == 4, experiments
     assert all("family=baselines, name=blstm_" in w for w in experiments), experiments
-    downstream = {"postprocess", "trace_figure", "paper_tables", "results_table",
+    downstream = {"postprocess", "figures", "paper_tables", "results_table",
                   "cross_corpus_table", "index_page", "mlflow_mirror", "all"}  # fmt: skip
     assert {r for r, _ in jobs} - {"experiment"} <= downstream, jobs
     for _, w in jobs:
         assert "name=" not in w or "name=blstm_" in w, w
+    assert [w for r, w in jobs if r == "figures"] == ["wildcards: family=baselines"]
 
 
 def test_classifiers_beat_chance(run: Path) -> None:
@@ -268,6 +270,63 @@ def test_speech_network_learns_arousal_on_the_twin(run: Path) -> None:
         assert result["metrics"]["arousal.test.ccc"] > 0.3, result["metrics"]
 
 
+#: What every RECOLA network of the tiny run must learn: (family, experiment, corpus/protocol,
+#: targets, partition). The twin drives the voice by arousal and the face by valence
+#: (emorepro.synth), so speech networks and the BLSTM baselines are held to arousal, visual
+#: ones to valence, multimodal ones to both. A constant predictor scores CCC 0; a network must
+#: beat it by LEARNS_MARGIN. Partition dev, except for the two networks trained on train + dev
+#: (000 Table VI), whose dev CCC is a training fit: they are held to test.
+LEARNS = [
+    ("tzirakis2017", "speech000_ccc", "recola_full/recola46", ("arousal",), "dev"),
+    ("tzirakis2017", "speech001_ccc", "recola_full/recola46", ("arousal",), "dev"),
+    ("tzirakis2017", "speech000_mse", "recola_full/recola46", ("arousal",), "dev"),
+    ("tzirakis2017", "speech001_mse", "recola_full/recola46", ("arousal",), "dev"),
+    ("tzirakis2017", "speech000_ccc", "recola_avec2016/avec2016", ("arousal",), "dev"),
+    ("tzirakis2017", "speech001_ccc", "recola_avec2016/avec2016", ("arousal",), "dev"),
+    ("tzirakis2017", "speech_seq75", "recola_avec2016/avec2016", ("arousal",), "dev"),
+    ("tzirakis2017", "speech_seq150", "recola_avec2016/avec2016", ("arousal",), "dev"),
+    ("tzirakis2017", "speech_seq300", "recola_avec2016/avec2016", ("arousal",), "dev"),
+    ("tzirakis2017", "visual_ccc", "recola_avec2016/avec2016", ("valence",), "dev"),
+    ("tzirakis2017", "visual_seq75", "recola_avec2016/avec2016", ("valence",), "dev"),
+    ("tzirakis2017", "visual_seq150", "recola_avec2016/avec2016", ("valence",), "dev"),
+    ("tzirakis2017", "visual_seq300", "recola_avec2016/avec2016", ("valence",), "dev"),
+    ("tzirakis2017", "multimodal_train", "recola_avec2016/avec2016", ("arousal", "valence"), "dev"),
+    ("tzirakis2017", "multimodal_traindev", "recola_avec2016/avec2016", ("arousal", "valence"),
+     "test"),
+    ("tzirakis2017", "multimodal_landmarks", "recola_avec2016/avec2016", ("arousal", "valence"),
+     "test"),
+    ("baselines", "blstm_ccc_eGeMAPSv02", "recola_full/recola46", ("arousal",), "dev"),
+    ("baselines", "blstm_ccc_ComParE_2016", "recola_full/recola46", ("arousal",), "dev"),
+    ("baselines", "blstm_mse_eGeMAPSv02", "recola_full/recola46", ("arousal",), "dev"),
+    ("baselines", "blstm_mse_ComParE_2016", "recola_full/recola46", ("arousal",), "dev"),
+]  # fmt: skip
+LEARNS_MARGIN = 0.2
+
+
+def test_every_recola_network_beats_a_constant_predictor(run: Path) -> None:
+    """Each network of LEARNS learns its modality's target on the twin (CCC >= 0.2, where a
+    constant scores 0), and LEARNS lists every Tzirakis network of the run: a network that
+    trains but learns nothing (an MSE run collapsed to the mean, a visual run that never finds
+    the face's valence cue) fails here by name rather than as a drift of a regression number."""
+    base = run / "results/experiments"
+    networks = {
+        str(p.parent.relative_to(base))
+        for p in (base / "tzirakis2017").glob("*/*/*/metrics.json")
+        if json.loads(p.read_text())["task"] == "regression"
+    }
+    listed = {f"{fam}/{name}/{where}" for fam, name, where, _, _ in LEARNS}
+    assert networks <= listed, f"not in LEARNS: {sorted(networks - listed)}"
+    failed = []
+    for fam, name, where, targets, part in LEARNS:
+        metrics = json.loads((base / fam / name / where / "metrics.json").read_text())["metrics"]
+        for target in targets:
+            value = metrics[f"{target}.{part}.ccc"]
+            print(f"{fam}/{name}/{where} {target}.{part}.ccc {value:.3f}")
+            if not value >= LEARNS_MARGIN:
+                failed.append(f"{name}/{where} {target}.{part}.ccc = {value:.3f}")
+    assert not failed, f"CCC below {LEARNS_MARGIN} (a constant predictor scores 0): {failed}"
+
+
 def test_mlflow_has_one_experiment_per_paper(run: Path) -> None:
     from mlflow.tracking import MlflowClient
 
@@ -279,6 +338,21 @@ def test_mlflow_has_one_experiment_per_paper(run: Path) -> None:
     assert runs and {r.info.status for r in runs} == {"FINISHED"}
     parents = [r for r in runs if "mlflow.parentRunId" not in r.data.tags]
     assert any(a.path == "metrics.json" for a in client.list_artifacts(parents[0].info.run_id))
+    # one job per family, one parent run per (result, paper using it), none twice
+    marked = [
+        run_id
+        for done in sorted((run / "results/mlflow").glob("*.done"))
+        for ids in json.loads(done.read_text())["runs"].values()
+        for run_id in ids
+    ]
+    tops = [
+        r.info.run_id
+        for e in client.search_experiments()
+        if e.name.startswith("emorepro/")
+        for r in client.search_runs([e.experiment_id], max_results=5000)
+        if "mlflow.parentRunId" not in r.data.tags
+    ]
+    assert len(marked) == len(set(marked)) and sorted(marked) == sorted(tops)
 
 
 def test_regression_of_reproduced_numbers(run: Path, tmp_path: Path) -> None:
@@ -336,7 +410,7 @@ def test_paper_profile_dry_runs(tmp_path: Path) -> None:
     # 19 experiments on RML, eNTERFACE'05 and BAUM-1s, 3 audio networks on EmoDB
     assert len(zhang) == 57 + 3
     assert len([z for z in zhang if "corpus=emodb" in z]) == 3
-    for rule in ("experiment", "family_figure", "face_crops", "landmark_frames"):
+    for rule in ("experiment", "figures", "face_crops", "landmark_frames"):
         assert f"rule {rule}:" in proc.stdout, rule
     # 6 speech + visual + 6 ablation + 3 multimodal runs + Fig. 2
     jobs = re.findall(
@@ -383,8 +457,8 @@ def test_tables_ii_to_vi_and_fig2_are_filled_by_runs(run: Path) -> None:
     assert lm["cnns_frozen"] and lm["n_trainable"] < lm["n_parameters"]
     seq = json.loads((base / "speech_seq300/recola_avec2016/avec2016/metrics.json").read_text())
     assert seq["params"]["steps"] == 300
-    # the twin's face carries arousal (eyes, brows, head scale) and valence (mouth): the
-    # visual network finds arousal alone, the multimodal one valence as well
+    # the twin's face carries arousal (eyes, brows, head scale) and valence (mouth, brows):
+    # the visual and multimodal networks find both (valence: the LEARNS table below)
     visual = json.loads((base / "visual_ccc/recola_avec2016/avec2016/metrics.json").read_text())
     assert visual["metrics"]["arousal.dev.ccc"] > 0.3, visual["metrics"]
     mm = json.loads(
@@ -404,13 +478,7 @@ def test_training_killed_mid_run_resumes_to_the_same_numbers(run: Path, tmp_path
     byte-identical after it. While it runs, a second snakemake in the folder is refused;
     after the kill its stale lock is refused too until ``--unlock``."""
     work = tmp_path / "w"
-    # the run's per-item feature caches (1.3 GB) are shared, not copied: a job only adds
-    # missing entries, atomically, with the bytes the run would write
-    top = str(run / "results")
-    shutil.copytree(run / "results", work / "results", symlinks=True,
-                    ignore=lambda d, names: ["cache"] if d == top else [])  # fmt: skip
-    (work / "results/cache").symlink_to(run / "results/cache")
-    shutil.copytree(run / "benchmarks", work / "benchmarks")
+    _copy_run(run, work)
     rel = "results/experiments/tzirakis2017/speech000_ccc/recola_avec2016/avec2016"
     reference = json.loads((run / rel / "metrics.json").read_text())
     shutil.rmtree(work / rel)
@@ -454,6 +522,59 @@ def test_training_killed_mid_run_resumes_to_the_same_numbers(run: Path, tmp_path
     assert not ckpt.exists()
     after = _hashes(work / "results")
     assert {f: after.get(f) for f in complete} == complete  # byte-identical, none lost
+
+
+def _copy_run(run: Path, work: Path) -> None:
+    """The finished run's results and config in ``work``; its per-item feature caches (1.3 GB)
+    are shared, not copied: a job only adds missing entries, atomically."""
+    top = str(run / "results")
+    shutil.copytree(run / "results", work / "results", symlinks=True,
+                    ignore=lambda d, names: ["cache"] if d == top else [])  # fmt: skip
+    (work / "results/cache").symlink_to(run / "results/cache")
+    shutil.copytree(run / "benchmarks", work / "benchmarks")
+
+
+def test_keep_going_finishes_other_branches_and_marks_the_failed_cells(
+    run: Path, tmp_path: Path
+) -> None:
+    """Issue 15 §1.3: one experiment fails (a corrupt checkpoint is planted where its
+    training resumes). ``--keep-going`` still runs every independent branch (an SVM result
+    and the tables of the cards that do not use the failed run); the partial tables
+    (``results/tables-partial``, rendered by ``onerror``) mark its cells and those of its
+    post-processed result as failed with the job's log, never as pending."""
+    work = tmp_path / "w"
+    _copy_run(run, work)
+    exp = "experiments/baselines/blstm_ccc_eGeMAPSv02/recola_full/recola46"
+    other = "experiments/baselines/svm_eGeMAPSv02/rml/loso"
+    for rel in (exp, other, "tables"):
+        shutil.rmtree(work / "results" / rel)
+    ckpt = work / "results/checkpoints/baselines/blstm_ccc_eGeMAPSv02/recola_full/recola46.pt"
+    ckpt.parent.mkdir(parents=True, exist_ok=True)
+    ckpt.write_bytes(b"not a torch file")
+    proc = _snakemake(work, "--keep-going", check=False)
+    out = proc.stdout + proc.stderr
+    assert proc.returncode != 0
+    job_log = "results/logs/experiment/baselines/blstm_ccc_eGeMAPSv02/recola_full/recola46.log"
+    assert ckpt.name in (work / job_log).read_text()  # the job names the file
+    assert (work / "results" / other / "metrics.json").is_file()  # independent branch ran
+    for card in ("zhang2018", "han_emobed", "aminbeidokhti2020"):  # do not use the BLSTM
+        assert (work / "results/tables" / card).is_dir(), out[-3000:]
+    assert not (work / "results/tables/tzirakis2017_published").exists()
+    assert "partial tables in results/tables-partial" in out
+    partial = work / "results/tables-partial"
+    readme = (partial / "README.md").read_text()
+    assert "| experiment | results/" + exp + "/" in readme and job_log in readme
+    cells = pd.concat(
+        [pd.read_csv(f) for f in sorted((partial / "tzirakis2017_published").glob("*.csv"))]
+    )
+    mine = cells[cells["row"] == "blstm_egemaps_ccc"]  # Table III uses its pp-tzirakis2017
+    assert len(mine) == 4
+    assert set(mine["verdict"]) == {f"failed: its experiment {exp} failed (log: {job_log})"}
+    assert not cells["verdict"].str.startswith("not yet reproduced").any()
+    assert cells["reproduced"].notna().sum() > 0  # the rest of the table is filled
+    # the other cards' partial tables equal the regular tables this run rendered
+    for f in (partial / "zhang2018").glob("*.csv"):
+        assert f.read_text() == (work / "results/tables/zhang2018" / f.name).read_text()
 
 
 def _hashes(results: Path) -> dict[str, str]:
@@ -512,6 +633,8 @@ def test_zhang_tables_and_figures_on_rml_come_from_runs(run: Path) -> None:
         others = table[table["row"].str.contains("baum1s")]
         assert (others["verdict"] == "not run in this configuration").all(), table_id
     assert pd.read_csv(tables / "table_7.csv")["reproduced"].notna().sum() == 18
+    gains = pd.read_csv(tables / "text_iv_c1.csv")  # BAUM-1s gains: inputs not run here
+    assert gains["verdict"].str.startswith("pending (not run in this configuration").all()
     base = run / "results/experiments/zhang2018"
     anet = json.loads((base / "anet/rml/loso/metrics.json").read_text())
     assert anet["params"]["init"].startswith("random initialisation")
@@ -542,6 +665,9 @@ def test_han_emobed_tables_and_figures_come_from_runs(run: Path) -> None:
         assert emobed["marks agree"].isin(["yes", "no"]).all(), table_id
         n_own += len(own)
     assert n_own == 72
+    derived = pd.concat([pd.read_csv(f) for f in sorted(tables.glob("text_*.csv"))])
+    assert len(derived) == 15 and (derived["origin"] == "derived").all()
+    assert derived["reproduced"].notna().all(), derived[derived["reproduced"].isna()]
     base = run / "results/experiments/han_emobed"
     figures = run / "results/figures/experiments/han_emobed"
     for name in ("joint_audio_app", "triplet_geo_audio"):
@@ -586,6 +712,8 @@ def test_aminbeidokhti_tables_and_figures_come_from_runs(run: Path) -> None:
         assert own["corpus source"].str.startswith("synthetic twin (scale tiny").all()
         n_own += len(own)
     assert n_own == 24
+    derived = pd.concat([pd.read_csv(f) for f in sorted(tables.glob("text_*.csv"))])
+    assert len(derived) == 2 and derived["reproduced"].notna().all()
     base = run / "results/experiments/aminbeidokhti2020"
     figures = run / "results/figures/experiments/aminbeidokhti2020"
     attention = figures / "vgg16_tp_sa_h2_r1/afew/official/attention.png"

@@ -9,8 +9,10 @@ from emorepro.families import family_code_sha256, family_ids, get_family
 from emorepro.layout import Layout
 from emorepro.plan import (
     ResultKey,
+    canonical,
     chain_depths,
     check_cards,
+    figure_jobs,
     figure_targets,
     job_inputs,
     job_settings,
@@ -71,7 +73,8 @@ for _name, _c in CFG["corpora"].items():
         )
 
 RESULTS = plan_results(CFG, CARDS)
-FAMILY_FIGURES = sorted({k for f in family_ids() for k in get_family(f).figure_kinds()})
+FIGURE_JOBS = figure_jobs(RESULTS, L)
+FIGURE_FAMILIES = sorted({f.rel.split("/")[1] for f in FIGURE_JOBS})
 
 
 wildcard_constraints:
@@ -161,12 +164,50 @@ def experiment_results():
     return [f"{R}/{k.rel}/metrics.json" for k in RESULTS]
 
 
+def family_results(wildcards):
+    return [
+        f"{R}/{k.rel}/metrics.json" for k in RESULTS if k.family == wildcards.family
+    ]
+
+
+def mlflow_markers():
+    return [
+        f"{R}/mlflow/{family}.done" for family in sorted({k.family for k in RESULTS})
+    ]
+
+
 def fold_sheets():
     return [L.sheet(c, p) for c in CORPORA for p in protocols_for(c)]
 
 
 def figures():
     return figure_targets(RESULTS, L)
+
+
+def _figure_jobs(family):
+    prefix = f"experiments/{family}/"
+    return [f for f in FIGURE_JOBS if f.rel.startswith(prefix)]
+
+
+def figure_dirs():
+    """One folder per family with figures: the output of its `figures` job."""
+    return [f"{R}/figures/experiments/{family}" for family in FIGURE_FAMILIES]
+
+
+def figure_inputs(wildcards):
+    rels = sorted({f.rel for f in _figure_jobs(wildcards.family)})
+    return {
+        "metrics": [f"{R}/{rel}/metrics.json" for rel in rels],
+        "predictions": [f"{R}/{rel}/predictions.parquet" for rel in rels],
+    }
+
+
+def figure_specs(wildcards):
+    """[kind, metrics.json, predictions.parquet, png] of every figure of the family."""
+    return [
+        [f.kind, f"{R}/{f.rel}/metrics.json", f"{R}/{f.rel}/predictions.parquet", f.png]
+        for f in _figure_jobs(wildcards.family)
+    ]
 
 
 def card_results(wildcards):
@@ -217,10 +258,10 @@ def all_targets(wildcards):
         *fold_sheets(),
         *feature_targets(),
         *experiment_results(),
-        *figures(),
+        *figure_dirs(),
         *table_dirs(),
         f"{R}/index.md",
-        f"{R}/mlflow.done",
+        *mlflow_markers(),
     ]
 
 
@@ -232,3 +273,31 @@ def landmark_model_file(wildcards):
 
     path = resolve_model_setting(CFG["features"]["video"]["landmark_model"])
     return path if path else L.synthetic_landmark_model()
+
+
+def render_partial_tables(logs):
+    """`onerror`: the paper tables of what a failed run finished, in results/tables-partial/,
+    each failed cell marked with its job's log (README, "Interrupted runs"). Never raises:
+    the run has failed already, and its own error is the one to read."""
+    import sys
+
+    from emorepro.steps.reporting import partial_tables_step
+
+    out = f"{R}/tables-partial"
+    try:
+        counts = partial_tables_step(
+            list(CARD_FILES.values()),
+            results_root=R,
+            planned=[k.rel for k in RESULTS],
+            snakemake_logs=list(logs or []),
+            out_dir=out,
+        )
+    except Exception as err:  # noqa: BLE001 - report, do not mask the run's failure
+        print(f"emorepro: partial tables not rendered: {err}", file=sys.stderr)
+        return
+    failed = counts.get("failed", 0)
+    print(
+        f"emorepro: partial tables in {out}/ ({failed} cells failed; README.md lists the "
+        "failed jobs and their logs)",
+        file=sys.stderr,
+    )

@@ -63,6 +63,6 @@ rule fold_sheet:
         mem_mb=MEM_MB["light"],
     params:
         seed=CFG["seed"],
-        protocols=CFG["protocols"],
+        protocols=canonical(CFG["protocols"]),
     script:
         "../scripts/fold_sheet.py"

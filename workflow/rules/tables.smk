@@ -71,88 +71,36 @@ rule paper_tables:
         "../scripts/paper_tables.py"
 
 
-rule confusion_figure:
-    """Row-normalised confusion matrix of a classification result."""
+rule figures:
+    """Every figure of one paper family's results, in one job (one job per figure cost a
+    process start each, ~1 s, for ~170 figures in the CI's tiny DAG): the shared kinds
+    (confusion matrix of a classification result, prediction trace of a regression result)
+    and the family's own figures (e.g. a paper's figure), results/figures/experiments/<family>/
+    <name>/<corpus>/<protocol>[/pp-<grid>]/<kind>.png."""
     input:
-        metrics=f"{R}/{{rdir}}/metrics.json",
-        predictions=f"{R}/{{rdir}}/predictions.parquet",
+        unpack(figure_inputs),
     output:
-        png=report(
-            f"{R}/figures/{{rdir}}/confusion.png",
-            caption="../report/confusion.rst",
+        figures=report(
+            directory(f"{R}/figures/experiments/{{family}}"),
+            patterns=["{result}/{figure}.png"],
+            caption="../report/figure.rst",
             category="Figures",
-            subcategory="Confusion matrices",
-            labels={"result": "{rdir}"},
+            subcategory="{family}",
+            labels={"result": "{result}", "figure": "{figure}"},
         ),
     log:
-        f"{R}/logs/figures/{{rdir}}/confusion.log",
+        f"{R}/logs/figures/{{family}}.log",
     benchmark:
-        f"{R}/benchmarks/figures/{{rdir}}/confusion.tsv"
-    conda:
-        ENV
-    threads: 1
-    resources:
-        mem_mb=MEM_MB["light"],
-    params:
-        kind="confusion",
-    script:
-        "../scripts/figure.py"
-
-
-rule trace_figure:
-    """Prediction vs gold standard for the first test recording of a regression result."""
-    input:
-        metrics=f"{R}/{{rdir}}/metrics.json",
-        predictions=f"{R}/{{rdir}}/predictions.parquet",
-    output:
-        png=report(
-            f"{R}/figures/{{rdir}}/trace.png",
-            caption="../report/trace.rst",
-            category="Figures",
-            subcategory="Prediction traces",
-            labels={"result": "{rdir}"},
-        ),
-    log:
-        f"{R}/logs/figures/{{rdir}}/trace.log",
-    benchmark:
-        f"{R}/benchmarks/figures/{{rdir}}/trace.tsv"
-    conda:
-        ENV
-    threads: 1
-    resources:
-        mem_mb=MEM_MB["light"],
-    params:
-        kind="trace",
-    script:
-        "../scripts/figure.py"
-
-
-rule family_figure:
-    """A figure a paper family draws itself from a result (e.g. a paper's own figure)."""
-    input:
-        metrics=f"{R}/{{rdir}}/metrics.json",
-        predictions=f"{R}/{{rdir}}/predictions.parquet",
-    output:
-        png=report(
-            f"{R}/figures/{{rdir}}/{{kind}}.png",
-            caption="../report/family_figure.rst",
-            category="Figures",
-            subcategory="Paper figures",
-            labels={"result": "{rdir}", "figure": "{kind}"},
-        ),
-    log:
-        f"{R}/logs/figures/{{rdir}}/{{kind}}.log",
-    benchmark:
-        f"{R}/benchmarks/figures/{{rdir}}/{{kind}}.tsv"
+        f"{R}/benchmarks/figures/{{family}}.tsv"
     wildcard_constraints:
-        kind="|".join(FAMILY_FIGURES) or "(?!x)x",
+        family="|".join(FIGURE_FAMILIES) or "(?!x)x",
     conda:
         ENV
     threads: 1
     resources:
         mem_mb=MEM_MB["light"],
     params:
-        kind="{kind}",
+        figures=figure_specs,
     script:
         "../scripts/figure.py"
 
@@ -163,7 +111,7 @@ rule index_page:
         cards=list(CARD_FILES.values()),
         tables=table_dirs(),
         other_tables=[f"{R}/tables/results.md", f"{R}/tables/cross_corpus.md"],
-        figures=figures(),
+        figures=figure_dirs(),
     output:
         md=f"{R}/index.md",
     log:
@@ -177,5 +125,10 @@ rule index_page:
         mem_mb=MEM_MB["light"],
     params:
         results_root=index_root,
+        figures=figures(),
     script:
         "../scripts/index_page.py"
+
+
+onerror:
+    render_partial_tables(log)

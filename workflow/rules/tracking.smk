@@ -1,18 +1,20 @@
-# MLflow mirror of the result files: a single job, so parallel jobs never contend for SQLite.
+# MLflow mirror of the result files: one job per paper family, so a family's results are
+# mirrored as soon as they exist (not all at the end of the run). Jobs on one SQLite store
+# take turns through an flock on <store>.lock (emorepro.tracking.store_lock).
 
 
 rule mlflow_mirror:
-    """Mirror every result into MLflow: one experiment per paper card, a parent run per
-    result, a child run per fold, the result files as artifacts."""
+    """Mirror every result of one family into MLflow: one experiment per paper card, a parent
+    run per result, a child run per fold, the result files as artifacts."""
     input:
-        results=experiment_results(),
+        results=family_results,
         cards=list(CARD_FILES.values()),
     output:
-        done=f"{R}/mlflow.done",
+        done=f"{R}/mlflow/{{family}}.done",
     log:
-        f"{R}/logs/mlflow_mirror.log",
+        f"{R}/logs/mlflow_mirror/{{family}}.log",
     benchmark:
-        f"{R}/benchmarks/mlflow_mirror.tsv"
+        f"{R}/benchmarks/mlflow_mirror/{{family}}.tsv"
     conda:
         ENV
     threads: 1

@@ -1,12 +1,7 @@
-"""Adapter: rules confusion_figure, trace_figure, family_figure -> emorepro.steps.reporting."""
+"""Adapter: rule figures -> emorepro.steps.reporting.figures_step."""
 
 from emorepro.runlog import job_log
-from emorepro.steps.reporting import figure_step
+from emorepro.steps.reporting import figures_step
 
 with job_log(snakemake.log[0]):
-    figure_step(
-        snakemake.params.kind,
-        snakemake.input.metrics,
-        snakemake.input.predictions,
-        snakemake.output.png,
-    )
+    figures_step(snakemake.params.figures, snakemake.output.figures)

@@ -39,16 +39,27 @@ def paper_tables_step(
     is not among them (its corpus or feature set is not configured) is shown as "not run in
     this configuration" instead of failing.
     """
-    from emorepro import tables
-
     card = load_card(card_path)
     root = Path(results_root)
     have = {Path(_result_dir(p)).relative_to(root).as_posix() for p in available}
-    out = Path(out_dir)
+    return _render_card(card, root, have, Path(out_dir))
+
+
+def _render_card(
+    card: Mapping[str, Any],
+    root: Path,
+    have: set[str],
+    out: Path,
+    failed: Mapping[str, str] | None = None,
+) -> dict[str, pd.DataFrame]:
+    from emorepro import tables
+
     out.mkdir(parents=True, exist_ok=True)
     frames = {}
     for table_id in tables.table_ids(card):
-        frame = tables.compare_table(card, table_id, results_root=root, available=have)
+        frame = tables.compare_table(
+            card, table_id, results_root=root, available=have, failed=failed
+        )
         label = next(t["label"] for t in card["tables"] if t["id"] == table_id)
         text = tables.caption(card, table_id, frame)
         atomic_write(out / f"{table_id}.csv", lambda p, f=frame: f.to_csv(p, index=False))
@@ -67,6 +78,63 @@ def paper_tables_step(
         frames[table_id] = frame
         log.info("%s/%s: %s", card["id"], table_id, frame["verdict"].value_counts().to_dict())
     return frames
+
+
+def partial_tables_step(
+    card_paths: Sequence[Path | str],
+    *,
+    results_root: Path | str,
+    planned: Sequence[str],
+    snakemake_logs: Sequence[Path | str],
+    out_dir: Path | str,
+) -> dict[str, int]:
+    """After a run that failed (Snakemake's ``onerror``, also with ``--keep-going``): every
+    paper table from the results that exist, into ``out_dir/<card>/`` (``results/tables/``,
+    the tables of a complete run, is left alone). A cell whose job failed reads "failed
+    (log: <the job's log>)", a planned cell that was not reached "not run", never "pending".
+    ``out_dir/README.md`` lists every failed job of the run with its log.
+
+    ``planned``: result folders (relative to ``results_root``) the configuration plans;
+    ``snakemake_logs``: the run's main log files (where the failed jobs are read from).
+    Returns verdict counts over all cards.
+    """
+    import shutil
+
+    from emorepro.runfailures import failed_results, read_failed_jobs
+
+    root = Path(results_root)
+    jobs = read_failed_jobs(snakemake_logs)
+    failed = failed_results(jobs, root)
+    out = Path(out_dir)
+    if out.exists():
+        shutil.rmtree(out)  # a partial table of an earlier failure must not linger
+    counts: dict[str, int] = {}
+    for path in card_paths:
+        card = load_card(path)
+        frames = _render_card(card, root, set(planned), out / card["id"], failed)
+        for frame in frames.values():
+            for verdict, k in frame["verdict"].value_counts().items():
+                key = "failed" if str(verdict).startswith("failed") else str(verdict)
+                counts[key] = counts.get(key, 0) + int(k)
+    lines = [
+        "# Partial tables of a run that failed",
+        "",
+        f"Rendered after the run logged in {', '.join(map(str, snakemake_logs)) or '(no log)'}",
+        "from the results that exist. `results/tables/` holds the tables of the last complete",
+        "run. Rerun the failed jobs (fix the cause named in each log, then the same snakemake",
+        "command) to complete them.",
+        "",
+        f"Cells: {', '.join(f'{v} {k}' for k, v in sorted(counts.items()))}.",
+        "",
+        f"## Failed jobs ({len(jobs)})",
+        "",
+        "| rule | output | log |",
+        "|---|---|---|",
+        *(f"| {j.rule} | {', '.join(j.outputs[:1])} | {', '.join(j.logs)} |" for j in jobs),
+        "",
+    ]
+    write_text(out / "README.md", "\n".join(lines))
+    return counts
 
 
 def _figure_path(out: Path | str) -> tuple[Path, Path]:
@@ -108,6 +176,19 @@ def figure_step(
         os.replace(tmp, out)
     finally:
         tmp.unlink(missing_ok=True)
+
+
+def figures_step(specs: Sequence[Sequence[str]], out_dir: Path | str) -> None:
+    """Draw every figure of ``specs`` (``[kind, metrics.json, predictions.parquet, png]``,
+    see :func:`figure_step`); each ``png`` must lie under ``out_dir`` (the job's output
+    folder). Logs one line per figure."""
+    out = Path(out_dir).resolve()
+    for k, (kind, metrics_json, predictions, png) in enumerate(specs, 1):
+        if not Path(png).resolve().is_relative_to(out):
+            raise EmoreproError(f"{png}: figure outside the job's output folder {out_dir}")
+        figure_step(kind, metrics_json, predictions, png)
+        log.info("figure %d/%d: %s", k, len(specs), png)
+    Path(out_dir).mkdir(parents=True, exist_ok=True)
 
 
 def results_table_step(

@@ -7,8 +7,10 @@ extra runs), checked against the family registry before anything runs.
 * :func:`plan_results` — the result folders of a configuration: every ``dag`` row whose
   family is enabled (``families.<id>``, ``enabled``, not ``exclude``-d, its corpus among
   ``only_corpora`` when that is set) and whose corpus is configured, the un-post-processed
-  result behind each post-processed one, and each enabled family's
-  :meth:`~emorepro.families.base.Family.extra_results`.
+  result behind each post-processed one, each enabled family's
+  :meth:`~emorepro.families.base.Family.extra_results`, and with ``seeds: k`` the seed
+  replicates ``+seed1 .. +seed<k-1>`` of every result that depends on a training seed
+  (:func:`depends_on_seed`, :mod:`emorepro.replicates`).
 * :func:`job_inputs`, :func:`job_settings`, :func:`figure_jobs` — what one job needs.
 * :func:`chain_depths` — the scheduling priority of each experiment job: how many trainings
   wait on it, one after another.
@@ -31,11 +33,14 @@ from emorepro.families import find_grid, get_family
 from emorepro.families.base import CORPUS_ROOT, Experiment, JobInputs
 from emorepro.layout import Layout, result_rel
 from emorepro.protocols import protocols_for
+from emorepro.replicates import replicate_name, replicate_rel, split_name
 
 _REL = re.compile(
     r"^experiments/(?P<family>[^/]+)/(?P<name>[^/]+)/(?P<corpus>[^/]+)/(?P<protocol>[^/]+)"
     r"(?:/pp-(?P<grid>[^/]+))?$"
 )
+#: a file directly inside a (raw) result folder; group 1 is the folder
+_EXPERIMENT_DIR = re.compile(r"(?:^|/)(experiments/[^/]+/[^/]+/[^/]+/[^/]+)/[^/]+$")
 
 
 @dataclass(frozen=True)
@@ -58,6 +63,21 @@ class ResultKey:
         """The result before post-processing (itself when not post-processed)."""
         return ResultKey(self.family, self.name, self.corpus, self.protocol)
 
+    @property
+    def base_name(self) -> str:
+        """The experiment name without a seed replicate's suffix (:mod:`emorepro.replicates`)."""
+        return split_name(self.name)[0]
+
+    @property
+    def replicate(self) -> int:
+        """The seed replicate of this result (0 without the ``+seed<r>`` suffix)."""
+        return split_name(self.name)[1]
+
+    def with_replicate(self, replicate: int) -> ResultKey:
+        """The same result of seed replicate ``replicate``."""
+        name = replicate_name(self.base_name, replicate)
+        return ResultKey(self.family, name, self.corpus, self.protocol, self.grid)
+
     @classmethod
     def from_rel(cls, rel: str) -> ResultKey:
         match = _REL.match(rel)
@@ -66,7 +86,8 @@ class ResultKey:
         return cls(**match.groupdict())
 
     def experiment(self) -> Experiment:
-        return get_family(self.family).parse(self.name)
+        """The experiment, parsed by its family's grammar (a replicate's suffix stripped)."""
+        return get_family(self.family).parse(self.base_name)
 
 
 def check_cards(cards: Mapping[str, Mapping[str, Any]], files: Mapping[str, str]) -> None:
@@ -118,7 +139,49 @@ def plan_results(
             key = ResultKey(family_id, name, corpus, protocols_for(corpus)[0])
             if _wanted(key, config, families):
                 keys.add(key)
+    seeds = int(config.get("seeds", 1))
+    if seeds > 1:
+        seeded = [k for k in keys if depends_on_seed(k.raw)]
+        keys.update(k.with_replicate(r) for k in seeded for r in range(1, seeds))
     return sorted(keys, key=lambda k: k.rel)
+
+
+def _producers(key: ResultKey, inputs: JobInputs) -> list[ResultKey]:
+    """The results whose files are among ``inputs`` (a file directly inside a result folder)."""
+    out = []
+    for value in inputs.values():
+        for path in [value] if isinstance(value, str) else value:
+            match = _EXPERIMENT_DIR.search(str(path))
+            if match is not None:
+                producer = ResultKey.from_rel(match.group(1))
+                if producer != key:
+                    out.append(producer)
+    return out
+
+
+_SEEDED: dict[ResultKey, bool | None] = {}
+
+
+def depends_on_seed(key: ResultKey) -> bool:
+    """Whether the numbers of a (raw, replicate-0) result depend on a training seed: its
+    experiment trains a network, or it reads a result that depends on one. Such results get
+    seed replicates (``seeds:`` > 1); others would repeat the same numbers."""
+    key = key.raw.with_replicate(0)
+    if key in _SEEDED:
+        known = _SEEDED[key]
+        if known is None:
+            raise EmoreproError(f"experiments read each other's results in a cycle: {key.rel}")
+        return known
+    _SEEDED[key] = None
+    try:
+        exp = key.experiment()
+        inputs = get_family(key.family).inputs(exp, key.corpus, key.protocol, Layout())
+        seeded = exp.trains_network or any(depends_on_seed(p) for p in _producers(key, inputs))
+    except BaseException:
+        del _SEEDED[key]
+        raise
+    _SEEDED[key] = seeded
+    return seeded
 
 
 def job_inputs(key: ResultKey, layout: Layout, corpus_root: str | Path) -> JobInputs:
@@ -127,9 +190,24 @@ def job_inputs(key: ResultKey, layout: Layout, corpus_root: str | Path) -> JobIn
     family = get_family(key.family)
     inputs = family.inputs(key.experiment(), key.corpus, key.protocol, layout)
     out: JobInputs = {k: str(corpus_root) if v == CORPUS_ROOT else v for k, v in inputs.items()}
+    if key.replicate:
+        out = {k: _of_replicate(v, key.replicate) for k, v in out.items()}
     out["sheet"] = layout.sheet(key.corpus, key.protocol)
     out["sheet_meta"] = layout.sheet_meta(key.corpus, key.protocol)
     return out
+
+
+def _of_replicate(value: str | list[str], replicate: int) -> str | list[str]:
+    """Input path(s) of seed replicate ``replicate``: a file of a result that depends on the
+    seed is taken from the same replicate (a network initialised from another's weights
+    takes those of its own seed); other files are shared by every replicate."""
+    if not isinstance(value, str):
+        return [str(_of_replicate(v, replicate)) for v in value]
+    match = _EXPERIMENT_DIR.search(value)
+    if match is None or not depends_on_seed(ResultKey.from_rel(match.group(1))):
+        return value
+    start = match.start(1)
+    return value[:start] + replicate_rel(value[start:], replicate)
 
 
 def job_settings(key: ResultKey, config: Mapping[str, Any]) -> dict[str, Any]:
@@ -166,13 +244,15 @@ def figure_jobs(keys: list[ResultKey], layout: Layout) -> list[FigureJob]:
     """Every figure of every result (kinds chosen by the experiment, see
     :attr:`emorepro.families.base.Experiment.figure_kinds`). A post-processed result gets the
     shared kinds only: a family's own figures show the training run, which post-processing
-    does not change, and are drawn once from the raw result."""
+    does not change, and are drawn once from the raw result. Seed replicates get none: the
+    figures show replicate 0, the run a single-seed configuration makes."""
     from emorepro.families.base import SHARED_FIGURES
 
     shared = {k for kinds in SHARED_FIGURES.values() for k in kinds}
     return [
         FigureJob(kind, k.rel, layout.figure(k.rel, kind))
         for k in keys
+        if k.replicate == 0
         for kind in k.experiment().figure_kinds
         if k.grid is None or kind in shared
     ]
@@ -181,9 +261,6 @@ def figure_jobs(keys: list[ResultKey], layout: Layout) -> list[FigureJob]:
 def figure_targets(keys: list[ResultKey], layout: Layout) -> list[str]:
     """The paths of :func:`figure_jobs`."""
     return [f.png for f in figure_jobs(keys, layout)]
-
-
-_EXPERIMENT_DIR = re.compile(r"(?:^|/)(experiments/[^/]+/[^/]+/[^/]+/[^/]+)/[^/]+$")
 
 
 def chain_depths(

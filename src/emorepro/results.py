@@ -9,6 +9,8 @@ it) and ``metrics.json``, validated by ``schemas/result.schema.json``:
   adapter's class vocabulary, ``confusion``) or ``analysis`` (a measurement such as unit
   correlations, ``targets`` name what was measured);
 * ``source``: ``{"kind": real | synthetic, "scale", "seed"}``; ``profile`` of a network;
+  ``replicate`` (``{"index", "training_seed"}``) of a seed replicate
+  (:mod:`emorepro.replicates`);
 * ``settings`` (the job's scientific parameters) and their ``settings_sha256``;
   ``fold_sheet_sha256``; ``rule``; ``code_version``;
 * ``metrics`` with a ``metric_variants`` entry for every key except counts (``n_*``), and
@@ -98,6 +100,8 @@ class Identity:
     fold_sheet_sha256: str
     settings: Mapping[str, Any] = field(default_factory=dict)
     postprocess: str | None = None
+    #: seed replicate (:mod:`emorepro.replicates`): ``{"index": r, "training_seed": s}``
+    replicate: Mapping[str, int] | None = None
 
 
 @dataclass
@@ -155,6 +159,7 @@ def build_result(identity: Identity, outcome: Outcome) -> dict[str, Any]:
         "timing": list(outcome.timing) or None,
         "extra": dict(outcome.extra) or None,
         "raw_metrics": dict(outcome.raw_metrics) if outcome.raw_metrics is not None else None,
+        "replicate": dict(identity.replicate) if identity.replicate is not None else None,
     }
     result.update({k: v for k, v in optional.items() if v is not None})
     notes = prediction_notes(outcome.predictions, outcome.metrics)

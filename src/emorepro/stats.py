@@ -309,6 +309,46 @@ def reproduced_vs_reported(
     return TestResult(res.statistic, res.p_value, f"{res.method}[{key}]", alternative)
 
 
+def seeds_vs_reported(
+    values: Iterable[float],
+    reported: float,
+    *,
+    metric: str,
+    alternative: Alternative = "two-sided",
+) -> TestResult:
+    """Do ``k`` seed replicates of one experiment centre on the paper's value?
+
+    One-sample Student t-test with ``k - 1`` degrees of freedom of the replicates' values
+    against ``reported``: ``t = (mean - reported) / (sd / sqrt(k))``, ``sd`` with ddof 1.
+    Correlations (``ccc``, ``pcc``) are compared on the Fisher z scale (``atanh``), where
+    sample correlations are close to normal; proportions on their own scale. The unit of
+    evidence is the seed, so unlike :func:`reproduced_vs_reported` the test n is ``k``.
+    Fewer than 2 values, or values without spread (a t-test needs one), -> ``ValueError``.
+    """
+    from scipy.stats import t as student_t
+
+    _check_alternative(alternative)
+    x = np.asarray(list(values), dtype=float)
+    if x.size < 2 or not np.all(np.isfinite(x)):
+        raise ValueError(f"seeds_vs_reported needs >= 2 finite values, got {x.tolist()}")
+    ref = float(reported)
+    if metric.lower() in CORRELATION_METRICS:
+        x = np.array([fisher_z(_check_r(v, "value")) for v in x])
+        ref = fisher_z(_check_r(ref, "reported"))
+    sd = float(x.std(ddof=1))
+    if sd == 0.0:
+        raise ValueError("the seeds gave identical values: no spread to test against")
+    stat = (float(x.mean()) - ref) / (sd / math.sqrt(x.size))
+    df = x.size - 1
+    if alternative == "greater":
+        p = float(student_t.sf(stat, df))
+    elif alternative == "less":
+        p = float(student_t.cdf(stat, df))
+    else:
+        p = float(min(1.0, 2.0 * student_t.sf(abs(stat), df)))
+    return TestResult(stat, p, f"one-sample t over {x.size} seeds[{metric.lower()}]", alternative)
+
+
 def significance_mark(p_value: float, *, alpha: float = 0.05) -> str:
     """``"*"`` if ``p_value < alpha`` (Han et al.: "Only if the p-value was lower than .05"),
     else ``""``. NaN or a p outside [0, 1] -> ``ValueError``."""

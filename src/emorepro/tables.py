@@ -27,6 +27,16 @@ metrics the tests use the Bartlett effective n (:func:`emorepro.stats.
 effective_sample_size_blocks`, per recording, summed over recordings); the column
 "n (test)" shows the n used and "p (n = frames)" keeps the frame-n p value, labelled.
 
+Seeds (``seeds: k``, :mod:`emorepro.replicates`): where the run planned seed replicates of a
+cell's result, "reproduced" is the mean over the k seeds, "seeds" their number and "sd
+(seeds)" their standard deviation (ddof 1); the verdict compares the mean. With k >= 2 the
+test against the reported number is a one-sample t-test over the seeds
+(:func:`emorepro.stats.seeds_vs_reported`, Fisher z for correlations; "n (test)" is then k)
+since the seed, not the frame, is what a rerun of the method varies; "p (n = frames)" stays
+the frame-n test of the mean. Derived cells and significance marks use the means (a
+hyper-parameter a run selects, ``param``, is replicate 0's); the paired tests read the
+predictions of replicate 0.
+
 Renders Markdown, LaTeX (booktabs) and CSV; every caption names the corpus source (real or
 synthetic, scale, seed) of the runs.
 """
@@ -44,6 +54,7 @@ import pandas as pd
 
 from emorepro import stats
 from emorepro.cards import Cell, Ref, derive_refs, describe, evaluate, iter_cells
+from emorepro.replicates import replicate_rel
 from emorepro.results import read_result, source_of
 
 CORRELATIONS = ("ccc", "pcc")
@@ -56,6 +67,8 @@ COLUMNS = [
     "reported (printed)",
     "reported",
     "reproduced",
+    "seeds",
+    "sd (seeds)",
     "difference",
     "tolerance",
     "verdict",
@@ -72,7 +85,15 @@ COLUMNS = [
     "note",
 ]
 
-NUMERIC = ("reported", "reproduced", "difference", "tolerance", "p (vs reported)", "p (n = frames)")
+NUMERIC = (
+    "reported",
+    "reproduced",
+    "sd (seeds)",
+    "difference",
+    "tolerance",
+    "p (vs reported)",
+    "p (n = frames)",
+)
 
 
 def _scale(unit: str) -> float:
@@ -159,12 +180,46 @@ def _load(
     return read_result(path)
 
 
-def _metric(results_root: Path, cell: Cell, result: Mapping[str, Any]) -> float:
+def _replicates(
+    results_root: Path, cell: Cell, available: set[str] | None, partial: bool = False
+) -> list[tuple[str, dict[str, Any]]]:
+    """``(folder, result)`` of each seed replicate ``r >= 1`` of the cell's result that the
+    configuration plans (in ``available``; replicates are numbered from 1 without gaps). In a
+    failed run (``partial``) a replicate without a result is left out."""
+    if available is None or cell.result is None:
+        return []
+    out = []
+    r = 1
+    while (rel := replicate_rel(cell.result, r)) in available:
+        path = results_root / rel / "metrics.json"
+        if path.is_file() or not partial:
+            out.append((rel, read_result(path)))
+        r += 1
+    return out
+
+
+def _seed_values(
+    results_root: Path,
+    cell: Cell,
+    result: Mapping[str, Any],
+    available: set[str] | None,
+    partial: bool = False,
+) -> list[float]:
+    """The cell's metric (fraction) of replicate 0 (``result``) and of every planned replicate."""
+    values = [_metric(results_root, cell, result)]
+    for rel, other in _replicates(results_root, cell, available, partial):
+        values.append(_metric(results_root, cell, other, rel=rel))
+    return values
+
+
+def _metric(
+    results_root: Path, cell: Cell, result: Mapping[str, Any], rel: str | None = None
+) -> float:
     """The cell's metric of its result (fraction), or a KeyError naming the file."""
     raw = result["metrics"].get(cell.metric_key)
     if raw is None:
         raise KeyError(
-            f"{results_root / str(cell.result)}/metrics.json has no metric "
+            f"{results_root / str(rel or cell.result)}/metrics.json has no metric "
             f"{cell.metric_key!r} (needed by {cell.card}/{cell.table}/{cell.row}); "
             f"it has {sorted(result['metrics'])}"
         )
@@ -213,17 +268,19 @@ def compare_table(
             row[COLUMNS.index("column")] = headers[cell.column]
             rows.append(row)
             continue
-        result = _load(results_root, cell, available, partial=failed is not None)
-        value = n = None
+        partial = failed is not None
+        result = _load(results_root, cell, available, partial=partial)
+        seeds: list[float] = []
+        n = None
         if result is not None:
-            raw = _metric(results_root, cell, result)
-            value = raw * _scale(cell.unit)
+            seeds = _seed_values(results_root, cell, result, available, partial)
+            raw = float(np.mean(seeds))
             n = sample_size(results_root / cell.result, cell.metric_key)
             reproduced[(cell.row, cell.column)] = _Run(
-                float(raw), n.n_test if n else None, results_root / cell.result, cell.metric_key
+                raw, n.n_test if n else None, results_root / cell.result, cell.metric_key
             )
         missing = _missing(cell, available, failed) if result is None else None
-        row = _compare_row(cell, value, n, result, printed_extra[cell.row], missing)
+        row = _compare_row(cell, seeds, n, result, printed_extra[cell.row], missing)
         row[COLUMNS.index("column")] = headers[cell.column]
         rows.append(row)
     frame = pd.DataFrame(rows, columns=COLUMNS)
@@ -268,22 +325,34 @@ def _verdict(value: float, cell: Cell) -> tuple[float | None, str]:
 
 def _compare_row(
     cell: Cell,
-    value: float | None,
+    seeds: Sequence[float],
     n: SampleSize | None,
     result: Mapping | None,
     extra: str,
     missing: str | None = None,
 ) -> list[Any]:
+    """One reproduced cell; ``seeds``: its metric (fraction) per seed replicate (empty when
+    nothing was reproduced), see the module doc."""
     method = f"{cell.label} {extra}".strip()
-    diff = p = p_frames = None
-    if value is None:
+    diff = p = p_frames = value = sd = None
+    n_test = n.n_test if n else None
+    notes = []
+    if not seeds:
         verdict = missing if missing is not None else _no_value(cell)
     else:
+        value = float(np.mean(seeds)) * _scale(cell.unit)
+        sd = float(np.std(seeds, ddof=1)) * _scale(cell.unit) if len(seeds) > 1 else None
         diff, verdict = _verdict(value, cell)
         if diff is not None and n is not None:
             a, b = value / _scale(cell.unit), cell.reported / _scale(cell.unit)
             p = _test(cell.metric, a, b, n.n_test)
             p_frames = _test(cell.metric, a, b, n.n) if n.frames else p
+        if diff is not None and len(seeds) > 1:
+            n_test, p, why = _seeds_test(cell, seeds)
+            notes.append(why)
+        note = (result or {}).get("notes", {}).get(cell.metric_key, "")
+        if note:
+            notes.insert(0, note)
     return [
         cell.row,
         method,
@@ -293,11 +362,13 @@ def _compare_row(
         cell.printed,
         cell.reported,
         value,
+        len(seeds) if seeds else None,
+        sd,
         diff,
         cell.tolerance,
         verdict,
         n.n if n and value is not None else None,
-        round(n.n_test, 1) if n and value is not None else None,
+        round(n_test, 1) if n_test is not None and value is not None else None,
         p,
         p_frames,
         cell.mark,
@@ -306,8 +377,19 @@ def _compare_row(
         "",
         cell.variant or "",
         _origin(result) if result else "",
-        (result or {}).get("notes", {}).get(cell.metric_key, "") if value is not None else "",
+        "; ".join(notes),
     ]
+
+
+def _seeds_test(cell: Cell, seeds: Sequence[float]) -> tuple[float, float | None, str]:
+    """(test n, p, note) of the one-sample t-test of the seeds against the reported value."""
+    reported = cell.reported / _scale(cell.unit)
+    try:
+        res = stats.seeds_vs_reported(seeds, reported, metric=cell.metric)
+    except ValueError as err:
+        return float(len(seeds)), None, f"test over {len(seeds)} seeds: not applicable ({err})"
+    scale = " on Fisher z" if cell.metric in CORRELATIONS else ""
+    return float(len(seeds)), res.p_value, f"test: one-sample t over {len(seeds)} seeds{scale}"
 
 
 class _Inputs:
@@ -350,7 +432,8 @@ class _Inputs:
         result = self.result(ref)
         if result is None:
             return None
-        return _metric(self.root, cell, result) * _scale(cell.unit)
+        seeds = _seed_values(self.root, cell, result, self.available, self.failed is not None)
+        return float(np.mean(seeds)) * _scale(cell.unit)
 
     def param(self, ref: Ref, key: str) -> float | None:
         result = self.result(ref)
@@ -557,6 +640,11 @@ def _display(frame: pd.DataFrame) -> pd.DataFrame:
     if not frame["derived from"].fillna("").astype(bool).any():
         drop.append("derived from")
     shown = frame.drop(columns=drop).copy()
+    if not frame["sd (seeds)"].notna().any():
+        shown = shown.drop(columns=["sd (seeds)"])
+    else:
+        shown["sd (seeds)"] = [_fmt(v) for v in shown["sd (seeds)"]]
+    shown["seeds"] = [f"{int(v)}" if _present(v) else "" for v in shown["seeds"]]
     for col in ("reproduced", "difference"):
         shown[col] = [_fmt(v) for v in shown[col]]
     for col in ("p (vs reported)", "p (n = frames)"):

@@ -192,6 +192,9 @@ def _mirror_one(mirror: _Mirror, result: Mapping[str, Any]) -> str:
         "emorepro.code_version": version,
         "emorepro.metric_variants": json.dumps(result.get("metric_variants", {})),
     }
+    if result.get("replicate"):  # seed replicates (emorepro.replicates)
+        tags["emorepro.replicate"] = str(result["replicate"]["index"])
+        tags["emorepro.training_seed"] = str(result["replicate"]["training_seed"])
     pp = f"+pp-{result['postprocess']}" if result.get("postprocess") else ""
     name = f"{result['experiment']}{pp}:{result['corpus']}:{result['protocol']}"
     params = dict(result.get("params", {}))

@@ -6,9 +6,11 @@ import math
 
 import numpy as np
 import pytest
+from scipy import stats as scipy_stats
 from scipy.stats import norm
 from statsmodels.stats.proportion import proportions_ztest
 
+from emorepro import stats
 from emorepro.stats import (
     TestResult,
     compare_correlations_dependent,
@@ -338,3 +340,29 @@ def test_mcnemar_exact_edge_cases() -> None:
         mcnemar_exact(3, -1)
     with pytest.raises(ValueError, match="only_first must be a non-negative int"):
         mcnemar_exact(2.5, 1)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("alternative", ["two-sided", "greater", "less"])
+def test_seeds_vs_reported_is_scipys_one_sample_t(alternative: str) -> None:
+    values = [0.61, 0.55, 0.66, 0.58]
+    # proportions on their own scale, correlations on Fisher z
+    res = stats.seeds_vs_reported(values, 0.5, metric="uar", alternative=alternative)
+    ref = scipy_stats.ttest_1samp(values, 0.5, alternative=alternative)
+    assert res.statistic == pytest.approx(ref.statistic)
+    assert res.p_value == pytest.approx(ref.pvalue)
+    res = stats.seeds_vs_reported(values, 0.5, metric="ccc", alternative=alternative)
+    ref = scipy_stats.ttest_1samp(np.arctanh(values), np.arctanh(0.5), alternative=alternative)
+    assert res.statistic == pytest.approx(ref.statistic)
+    assert res.p_value == pytest.approx(ref.pvalue)
+    assert res.method == "one-sample t over 4 seeds[ccc]"
+
+
+def test_seeds_vs_reported_needs_two_seeds_with_spread() -> None:
+    with pytest.raises(ValueError, match=">= 2 finite values"):
+        stats.seeds_vs_reported([0.5], 0.4, metric="ccc")
+    with pytest.raises(ValueError, match=">= 2 finite values"):
+        stats.seeds_vs_reported([0.5, float("nan")], 0.4, metric="ccc")
+    with pytest.raises(ValueError, match="identical values"):
+        stats.seeds_vs_reported([0.5, 0.5], 0.4, metric="ccc")
+    with pytest.raises(ValueError, match="alternative"):
+        stats.seeds_vs_reported([0.5, 0.6], 0.4, metric="ccc", alternative="bigger")

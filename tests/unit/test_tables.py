@@ -702,3 +702,69 @@ def test_a_derived_cell_of_a_failed_run_names_the_failed_input(results: Path) ->
     ).iloc[0]
     assert pd.isna(row["reproduced"])
     assert row["verdict"] == "pending (failed (log: results/logs/gone.log): t1.classic.a_test)"
+
+
+def _seeded(results: Path, make_result, values: dict[str, list[float]]) -> set[str]:
+    """Replicates ``+seed1 ..`` of results a and b with the given test CCCs; the planned set."""
+    available = {"experiments/baselines/a/c/p", "experiments/baselines/b/c/p"}
+    for name, extra in values.items():
+        for r, v in enumerate(extra, start=1):
+            rel = f"experiments/baselines/{name}+seed{r}/c/p"
+            _write(make_result, results, rel, {"arousal.test.ccc": v, "arousal.dev.ccc": v}, 500)
+            available.add(rel)
+    return available
+
+
+def test_seed_replicates_give_mean_sd_and_a_t_test_over_seeds(results: Path, make_result) -> None:
+    available = _seeded(results, make_result, {"a": [0.48, 0.56], "b": [0.70]})
+    frame = tables.compare_table(CARD, "t1", results_root=results, available=available)
+    classic = frame.set_index(["row", "column"]).loc[("classic", "Arousal [test]")]
+    seeds = [0.52, 0.48, 0.56]  # replicate 0 (the fixture's run), then +seed1, +seed2
+    assert classic["seeds"] == 3
+    assert classic["reproduced"] == pytest.approx(np.mean(seeds))
+    assert classic["sd (seeds)"] == pytest.approx(np.std(seeds, ddof=1))
+    assert classic["difference"] == pytest.approx(np.mean(seeds) - 0.5)
+    # independent reference: scipy's one-sample t on Fisher z, k - 1 = 2 degrees of freedom
+    ref = ss.ttest_1samp(np.arctanh(seeds), math.atanh(0.5))
+    assert classic["p (vs reported)"] == pytest.approx(ref.pvalue)
+    assert classic["n (test)"] == 3 and classic["n"] == 500
+    assert "one-sample t over 3 seeds on Fisher z" in classic["note"]
+    # the frame-n test stays, on the mean
+    z = (math.atanh(np.mean(seeds)) - math.atanh(0.5)) / math.sqrt(2 / 497)
+    assert classic["p (n = frames)"] == pytest.approx(2 * ss.norm.sf(abs(z)))
+    better = frame.set_index(["row", "column"]).loc[("better", "Arousal [test]")]
+    assert better["seeds"] == 2 and better["reproduced"] == pytest.approx((0.68 + 0.70) / 2)
+    md = tables.to_markdown(frame, title="t", caption_text="c")
+    assert "| seeds | sd (seeds) |" in md and "0.040" in md  # sd of .52 .48 .56
+
+
+def test_one_seed_shows_n_of_seeds_and_no_spread(results: Path) -> None:
+    frame = tables.compare_table(CARD, "t1", results_root=results)
+    row = frame.set_index(["row", "column"]).loc[("classic", "Arousal [test]")]
+    assert row["seeds"] == 1 and pd.isna(row["sd (seeds)"])
+    md = tables.to_markdown(frame, title="t", caption_text="c")
+    assert "| seeds |" in md and "sd (seeds)" not in md
+
+
+def test_seeds_that_agree_exactly_say_the_t_test_does_not_apply(results: Path, make_result) -> None:
+    available = _seeded(results, make_result, {"a": [0.52]})
+    frame = tables.compare_table(CARD, "t1", results_root=results, available=available)
+    row = frame.set_index(["row", "column"]).loc[("classic", "Arousal [test]")]
+    assert row["sd (seeds)"] == 0.0 and pd.isna(row["p (vs reported)"])
+    assert "test over 2 seeds: not applicable (the seeds gave identical values" in row["note"]
+
+
+def test_a_derived_cell_uses_the_mean_over_seeds(results: Path, make_result) -> None:
+    available = _seeded(results, make_result, {"a": [0.48], "b": [0.72]})
+    card = _derived_card({"test": ".200"}, {"test": GAIN})
+    row = tables.compare_table(card, "text", results_root=results, available=available).iloc[0]
+    assert row["reproduced"] == pytest.approx((0.68 + 0.72) / 2 - (0.52 + 0.48) / 2)
+
+
+def test_a_planned_replicate_without_a_result_is_an_error_naming_it(
+    results: Path, make_result
+) -> None:
+    available = _seeded(results, make_result, {"a": [0.48]})
+    available.add("experiments/baselines/a+seed2/c/p")
+    with pytest.raises(Exception, match=r"a\+seed2/c/p/metrics.json"):
+        tables.compare_table(CARD, "t1", results_root=results, available=available)

@@ -777,3 +777,84 @@ def test_profile_command_reports_critical_path_and_budgets(run: Path) -> None:
         capture_output=True, text=True, timeout=600,
     )  # fmt: skip
     assert bad.returncode == 1 and "FAIL  peak memory of a job" in bad.stdout
+
+
+def _dry_jobs(proc: subprocess.CompletedProcess) -> list[dict[str, str]]:
+    """The wildcards of every job a dry run lists (``wildcards: a=b, ...`` lines)."""
+    out = []
+    for line in (proc.stdout + proc.stderr).splitlines():
+        line = line.strip()
+        if line.startswith("wildcards:"):
+            pairs = (p.split("=", 1) for p in line[len("wildcards:") :].split(", "))
+            out.append({k.strip(): v.strip() for k, v in pairs})
+    return out
+
+
+def test_seeds_rerun_each_network_per_seed_and_tables_show_the_spread(
+    run: Path, tmp_path: Path
+) -> None:
+    """Issue 15 §2 seeds: ``seeds: 2`` adds replicate ``+seed1`` of every result whose numbers
+    depend on a training seed, with its own training seed, beside the finished replicate 0
+    (never rerun); a replicate that builds on another network takes that network's replicate
+    of the same seed; the paper table shows the mean, the sd and the n of seeds and tests the
+    seeds against the printed number; the regression snapshot records each seed's numbers."""
+    work = tmp_path / "w"
+    _copy_run(run, work)
+    # with the run's job records: a params, code or input-set change would rerun a job here
+    shutil.copytree(run / ".snakemake/metadata", work / ".snakemake/metadata")
+    res = work / "results"
+    cfg = yaml.safe_load((run / "benchmarks/config.yaml").read_text())
+    cfg["seeds"] = 2
+    (work / "benchmarks/config.yaml").write_text(yaml.safe_dump(cfg))
+    # 1. the DAG: chained replicates read their own seed's networks; replicate 0 is not rerun
+    tz = "experiments/tzirakis2017/{}/recola_avec2016/avec2016/metrics.json"
+    zh = "experiments/zhang2018/decision_majority_vote+seed1/rml/loso/metrics.json"
+    targets = [f"results/{tz.format('multimodal_landmarks+seed1')}", f"results/{zh}"]
+    jobs = _dry_jobs(_snakemake(work, "-n", *targets))
+    names = {(j["family"], j["name"]) for j in jobs if j.get("name")}
+    assert names == {
+        ("tzirakis2017", "multimodal_landmarks+seed1"),
+        ("tzirakis2017", "multimodal_traindev+seed1"),
+        ("tzirakis2017", "speech000_ccc+seed1"),  # the CNNs multimodal_traindev starts from
+        ("tzirakis2017", "visual_ccc+seed1"),
+        ("zhang2018", "decision_majority_vote+seed1"),  # trains nothing, reads two networks
+        ("zhang2018", "anet+seed1"),
+        ("zhang2018", "vnet+seed1"),
+    }, names
+    # 2. a slice run: one BLSTM (and its post-processed result) of one card, two seeds
+    for family, block in cfg["families"].items():
+        block["enabled"] = family == "baselines"
+    cfg["families"]["baselines"]["exclude"] = [
+        "svm_*", "svr_*", "blstm_mse_*", "blstm_ccc_ComParE_2016",
+    ]  # fmt: skip
+    (work / "benchmarks/config.yaml").write_text(yaml.safe_dump(cfg))
+    exp = "experiments/baselines/blstm_ccc_eGeMAPSv02{}/recola_full/recola46"
+    r0, r1 = res / exp.format(""), res / exp.format("+seed1")
+    before = (r0 / "metrics.json").read_bytes()
+    _snakemake(work, "results/tables/tzirakis2017_published")
+    assert (r0 / "metrics.json").read_bytes() == before  # replicate 0 kept as it was
+    m0, m1 = (json.loads((r / "metrics.json").read_text()) for r in (r0, r1))
+    assert m1["replicate"] == {"index": 1, "training_seed": cfg["seed"] + 1000}
+    assert m0["replicate"] == {"index": 0, "training_seed": cfg["seed"]}
+    assert m1["source"] == m0["source"] and m1["settings"] == m0["settings"]
+    key = "arousal.dev.ccc"
+    assert m1["metrics"][key] != m0["metrics"][key]  # another seed, another network
+    pp0, pp1 = (json.loads((r / "pp-tzirakis2017/metrics.json").read_text()) for r in (r0, r1))
+    assert pp1["replicate"]["index"] == 1 and pp1["experiment"].endswith("+seed1")
+    # the table: Table III's BLSTM row is the mean of the two post-processed seeds
+    cells = pd.concat(
+        [pd.read_csv(f) for f in (res / "tables/tzirakis2017_published").glob("*.csv")]
+    )
+    row = cells[(cells["row"] == "blstm_egemaps_ccc") & cells["reproduced"].notna()]
+    assert len(row) == 4 and set(row["seeds"]) == {2}
+    keys = ["arousal.test.ccc", "arousal.dev.ccc", "valence.test.ccc", "valence.dev.ccc"]
+    pairs = [[pp["metrics"][k] for pp in (pp0, pp1)] for k in keys]
+    assert sorted(row["reproduced"]) == pytest.approx(sorted((a + b) / 2 for a, b in pairs))
+    assert sorted(row["sd (seeds)"]) == pytest.approx(sorted(abs(a - b) / 2**0.5 for a, b in pairs))
+    assert set(row["n (test)"]) == {2}
+    assert row["note"].str.contains("one-sample t over 2 seeds").all()
+    # the regression snapshot records each seed's numbers
+    from emorepro.regression import collect
+
+    found = collect(res)
+    assert (exp.format("+seed1"), key) in found and (exp.format(""), key) in found

@@ -211,7 +211,8 @@ def figure_specs(wildcards):
 
 
 def card_results(wildcards):
-    """metrics.json and predictions of every planned result a card's rows use."""
+    """metrics.json and predictions of every planned result a card's rows use, with their
+    seed replicates (emorepro.replicates)."""
     used = {
         c.result
         for c in iter_cells(CARDS[wildcards.card], results="")
@@ -220,7 +221,7 @@ def card_results(wildcards):
     return [
         f"{R}/{k.rel}/{f}"
         for k in RESULTS
-        if k.rel in used
+        if k.with_replicate(0).rel in used
         for f in ("metrics.json", "predictions.parquet")
     ]
 

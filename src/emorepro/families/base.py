@@ -107,6 +107,18 @@ class RunContext:
     checkpoint: Path
     cache_dir: Path
     layout: Layout = field(default_factory=Layout)
+    #: seed replicate of this job (:mod:`emorepro.replicates`; 0 without ``seeds:`` > 1)
+    replicate: int = 0
+
+    @property
+    def seed(self) -> int:
+        """The seed of this job's training randomness (initial weights, shuffling, dropout,
+        sampled subsets): the corpus seed for replicate 0, then one stride per replicate
+        (:func:`emorepro.replicates.training_seed`). Families seed training from this, never
+        from ``source.seed``, which names the corpus and is the same for every replicate."""
+        from emorepro.replicates import training_seed
+
+        return training_seed(self.source.seed, self.replicate)
 
     def path(self, key: str) -> Path:
         """The named input ``key`` as a path (it must be a single file)."""

@@ -50,7 +50,7 @@ def experiment_step(
     fam = get_family(key.family)
     result_dir = Path(result_dir)
     ctx = RunContext(
-        experiment=fam.parse(key.name),
+        experiment=key.experiment(),
         corpus=key.corpus,
         protocol=key.protocol,
         inputs=dict(inputs),
@@ -60,8 +60,15 @@ def experiment_step(
         result_dir=result_dir,
         checkpoint=Path(params.checkpoint),
         cache_dir=Path(params.cache),
+        replicate=key.replicate,
     )
-    log.info("%s on %s (%s)", key.rel, ctx.source.describe(), ctx.experiment.task)
+    log.info(
+        "%s on %s (%s, training seed %d)",
+        key.rel,
+        ctx.source.describe(),
+        ctx.experiment.task,
+        ctx.seed,
+    )
     result_dir.mkdir(parents=True, exist_ok=True)
     outcome = fam.run(ctx)
     identity = Identity(
@@ -74,6 +81,7 @@ def experiment_step(
         rule="experiment",
         fold_sheet_sha256=read_json(ctx.path("sheet_meta"))["sha256"],
         settings=dict(params.settings),
+        replicate={"index": ctx.replicate, "training_seed": ctx.seed},
     )
     result = write_result(
         identity,

@@ -67,6 +67,7 @@ def postprocess_step(
         fold_sheet_sha256=base["fold_sheet_sha256"],
         settings={**base.get("settings", {}), "postprocess_grid": grid},
         postprocess=grid,
+        replicate=base.get("replicate"),
     )
     outcome = Outcome(
         "regression",

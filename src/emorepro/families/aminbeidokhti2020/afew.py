@@ -328,16 +328,14 @@ def run(ctx: RunContext) -> Outcome:
     data = {
         r: Clips(ctx.path("faces"), ctx.cache_dir, it, int(s["resize"])) for r, it in roles.items()
     }
-    net = build_net(spec, s, len(classes), seed=ctx.source.seed)
+    net = build_net(spec, s, len(classes), seed=ctx.seed)
     weights = s.get("visual_weights")
     trunk_text = (
         load_trunk_weights(net, weights, s.get("visual_sha256"))
         if weights
         else f"random initialisation ({s['width']} trunk; no VGG-Face file configured)"
     )
-    curve = train_clipnet(
-        net, data["train"], y["train"], spec, s, seed=ctx.source.seed, device=device
-    )
+    curve = train_clipnet(net, data["train"], y["train"], spec, s, seed=ctx.seed, device=device)
     evals = evaluate(net, data["dev"], spec, s, device)
     pred = [classes[int(np.argmax(e["clip"]))] for e in evals]
     table = pd.DataFrame(

@@ -229,7 +229,7 @@ def run_yt8m(ctx: RunContext) -> Outcome:
     root = ctx.path("root")
     tr_a, tr_v, tr_lab = read_videos(root, index, roles["train"])
     ev_a, ev_v, ev_lab = read_videos(root, index, roles["dev"])
-    net = make_net(spec, s, tr_a.shape[1], tr_v.shape[1], N_CLASSES, seed=ctx.source.seed)
+    net = make_net(spec, s, tr_a.shape[1], tr_v.shape[1], N_CLASSES, seed=ctx.seed)
     bce = torch.nn.BCEWithLogitsLoss(reduction="sum")
 
     def loss_fn(score: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
@@ -242,7 +242,7 @@ def run_yt8m(ctx: RunContext) -> Outcome:
         multi_hot(tr_lab),
         s,
         loss_fn,
-        seed=ctx.source.seed,
+        seed=ctx.seed,
         device=device,
         label=spec.name,
     )
@@ -261,7 +261,7 @@ def run_yt8m(ctx: RunContext) -> Outcome:
     shards = sorted(set(index.loc[roles["dev"], "feature_path"]))
     extra: dict[str, Any] = {"loss_curve": curve}
     if gates:
-        extra["gates"] = gate_summary(gates, ev_lab, seed=ctx.source.seed)
+        extra["gates"] = gate_summary(gates, ev_lab, seed=ctx.seed)
     params = {
         "inputs": "mean_audio (128) and mean_rgb (1024) as stored",
         "evaluation_shards": shards,
@@ -345,7 +345,7 @@ def run_recola(ctx: RunContext) -> Outcome:
         )
 
     xa, xv = inputs(train)
-    net = make_net(spec, s, xa.shape[1], xv.shape[1], 1, seed=ctx.source.seed)
+    net = make_net(spec, s, xa.shape[1], xv.shape[1], 1, seed=ctx.seed)
     mse = torch.nn.MSELoss()
     curve = train_net(
         net,
@@ -354,7 +354,7 @@ def run_recola(ctx: RunContext) -> Outcome:
         train[[TARGET]].to_numpy(np.float32),
         s,
         mse,
-        seed=ctx.source.seed,
+        seed=ctx.seed,
         device=device,
         label=spec.name,
     )

@@ -269,7 +269,7 @@ def blstm_run(ctx: RunContext) -> Outcome:
         device,
     )
     settings = BLSTMSettings(**{k: s[k] for k in BLSTM_KEYS})
-    run = BLSTMRun(ctx.source.seed, device, ctx.checkpoint)
+    run = BLSTMRun(ctx.seed, device, ctx.checkpoint)
     table, params = blstm_on_partition(
         pd.read_parquet(ctx.path("frames")), ctx.sheet(), settings, run
     )

@@ -169,7 +169,7 @@ class Sweep:
                 alpha=alpha,
                 beta=beta,
                 settings=self.settings,
-                seed=self.ctx.source.seed,
+                seed=self.ctx.seed,
                 classify=self.classify,
                 n_out=self.n_out,
                 device=self.device,
@@ -356,7 +356,7 @@ def _recola_tsne(
         systems["emobed"].append(
             (m, *_embed_points(net, m, rec, frames, shift, ti, thresholds[spec.target], device))
         )
-    return {k: panel(v, seed=ctx.source.seed) for k, v in systems.items()}
+    return {k: panel(v, seed=ctx.seed) for k, v in systems.items()}
 
 
 # --- OMG-Emotion: classification -------------------------------------------------------------
@@ -494,4 +494,4 @@ def _omg_tsne(
         classic = load_models(Path(ctx.path(key)).with_name("model.pt"))[0]["emotion"].to(device)
         systems["classic"].append((m, utterance_outputs(classic, m, x, device)[1], lab))
         systems["emobed"].append((m, utterance_outputs(net, m, x, device)[1], lab))
-    return {k: panel(v, seed=ctx.source.seed) for k, v in systems.items()}
+    return {k: panel(v, seed=ctx.seed) for k, v in systems.items()}

@@ -125,7 +125,7 @@ def run_e2e(ctx: RunContext) -> Outcome:
     settings = dict(ctx.settings)
     device = torch_device(ctx.execution)
     train_set, sets, extra = _datasets(ctx, spec, settings)
-    seed_everything(ctx.source.seed, device=device)  # the weights' initialisation too
+    seed_everything(ctx.seed, device=device)  # the weights' initialisation too
     network = build_network(spec, settings)
     if spec.init:
         initialise(network, spec, [model_file_of(m) for m in ctx.paths("init")])
@@ -134,7 +134,7 @@ def run_e2e(ctx: RunContext) -> Outcome:
         epochs=int(settings["epochs"]),
         lr=float(settings["lr"]),
         batch_size=int(settings["batch_size"]),
-        seed=ctx.source.seed,
+        seed=ctx.seed,
         device=str(device),
         name=spec.name,
     )

@@ -79,7 +79,7 @@ def network_hidden(
 
     s = ctx.settings
     device = torch_device(ctx.execution)
-    seed = ctx.source.seed + fold.index
+    seed = ctx.seed + fold.index
     seed_everything(seed, device=device)
     sizes = (x.shape[1], *[int(h) for h in s["fusion_hidden"][: spec.depth]])
     net = (DBN if spec.fusion == "dbn" else FCFusion)(sizes, n_classes, dropout=s["dropout"])

@@ -161,7 +161,7 @@ def train_fold(
     from emorepro.training.trainer import DictInput, TrainConfig, train
 
     s = ctx.settings
-    seed = ctx.source.seed + fold.index
+    seed = ctx.seed + fold.index
     seed_everything(seed, device=device)
     net = build_network(spec, s, len(classes)).to(device)
     train_idx = segments.select(set(fold.train))
@@ -260,7 +260,7 @@ def run_digest(ctx: RunContext) -> str:
     return settings_hash(
         {
             **ctx.settings,
-            "seed": ctx.source.seed,
+            "seed": ctx.seed,
             "inputs": ctx.inputs_digest(),
             "code": code_version(),
         }

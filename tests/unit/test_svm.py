@@ -248,3 +248,55 @@ def test_svr_on_partition_reads_the_parquet_like_the_dataframe(tmp_path) -> None
         ("valence", "dev"),
         ("valence", "test"),
     ]
+
+
+@pytest.mark.parametrize(
+    "options,data",
+    [
+        ("-s 0 -t 0 -c 0.5", "classes"),  # the SVM baselines: linear one-vs-one C-SVC
+        ("-s 3 -t 0 -c 0.1 -p 0.1", "regression"),  # linear epsilon-SVR (narrow features)
+        ("-s 3 -t 2 -c 1.0 -p 0.1 -g 0.2", "regression"),  # rbf epsilon-SVR
+    ],
+)
+def test_csr_problem_and_prediction_equal_libsvms_own_dense_path(options: str, data: str) -> None:
+    """Our CSR hand-over (one vectorised pass) gives the model and the decision values that
+    libsvm-official's own per-row dense path gives: exact equality, zeros and a constant
+    column included (both paths leave exact zeros out of the nodes)."""
+    from libsvm.svmutil import svm_parameter, svm_predict, svm_problem, svm_train
+    from threadpoolctl import threadpool_limits
+
+    from emorepro.families.baselines.svm import _predict, _train
+
+    if data == "classes":
+        X, labels = _classes(seed=3)
+        y = np.searchsorted(np.unique(labels), labels).astype(float)
+    else:
+        X, y = _regression(seed=3)
+    X = np.ascontiguousarray(Standardizer().fit_transform(X))
+    X[::7, 1] = 0.0  # exact zeros inside rows
+    X[:, -1] = 0.0  # a constant (z-scored to zero) last column
+    train, test = slice(0, 100), slice(100, None)
+
+    ours = _train(y[train], X[train], options)
+    dense = svm_train(svm_problem(y[train], X[train]), svm_parameter(options + " -q"))
+    with threadpool_limits(limits=1, user_api="openmp"):  # libsvm's SVR sum is an OpenMP
+        want = svm_predict(np.zeros(len(X[test])), X[test], dense, "-q")  # reduction
+    want_labels, want_values = want[0], want[2]
+    labels_ours, values_ours = _predict(ours, X[test])
+    np.testing.assert_array_equal(labels_ours, want_labels)
+    np.testing.assert_array_equal(values_ours, np.asarray(want_values))
+    # and the dense-path model predicts the same through our prediction loop
+    np.testing.assert_array_equal(_predict(dense, X[test])[1], np.asarray(want_values))
+
+
+def test_svr_prediction_is_the_same_on_every_call_under_openmp_threads() -> None:
+    """libsvm's SVR prediction is an OpenMP reduction: with 2 threads its last bit varies from
+    call to call; ours holds OpenMP to one thread, so repeated calls are bit-identical."""
+    from threadpoolctl import threadpool_limits
+
+    X, y = _regression(seed=5, n=300, d=8)
+    model = train_svr(X[:200], y[:200], C=0.1, epsilon=0.1)
+    with threadpool_limits(limits=2, user_api="openmp"):
+        runs = [model.predict(X[200:]) for _ in range(8)]
+    for run in runs[1:]:
+        np.testing.assert_array_equal(run, runs[0])

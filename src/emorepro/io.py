@@ -73,12 +73,13 @@ def write_csv(path: Path | str, frame: pd.DataFrame) -> Path:
     return atomic_write(path, lambda p: frame.to_csv(p, index=False))
 
 
-def write_npz(path: Path | str, arrays: Mapping[str, np.ndarray]) -> Path:
-    """Write arrays as a compressed ``.npz`` atomically."""
+def write_npz(path: Path | str, arrays: Mapping[str, np.ndarray], *, compress: bool = True) -> Path:
+    """Write arrays as an ``.npz`` atomically (zlib-compressed unless ``compress`` is false:
+    for small arrays of incompressible floats the compression is pure cost)."""
 
     def write(p: Path) -> None:
         with p.open("wb") as fh:
-            np.savez_compressed(fh, **arrays)
+            (np.savez_compressed if compress else np.savez)(fh, **arrays)
 
     return atomic_write(path, write)
 
@@ -105,13 +106,13 @@ def read_cache_arrays(path: Path | str, keys: tuple[str, ...], *, rule: str) -> 
 
 
 def cached_arrays(
-    path: Path, compute: Callable[[], Mapping[str, np.ndarray]]
+    path: Path, compute: Callable[[], Mapping[str, np.ndarray]], *, compress: bool = True
 ) -> dict[str, np.ndarray]:
     """The arrays cached at ``path`` (``.npz``); computed and written when absent."""
     if path.exists():
         return read_npz(path)
     arrays = dict(compute())
-    write_npz(path, arrays)
+    write_npz(path, arrays, compress=compress)
     return arrays
 
 

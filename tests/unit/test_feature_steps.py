@@ -314,3 +314,39 @@ def test_functionals_step_table_equals_per_item_functionals(
     again = functionals_step(files, tmp_path / "g.parquet", feature_set="eGeMAPSv02")
     pd.testing.assert_frame_equal(again, frame)
     assert (got.drop(columns="item_id").dtypes == np.float64).all()
+
+
+def test_functionals_cache_keeps_names_once_and_stops_on_other_names(
+    recola: tuple[Path, Path], tmp_path: Path
+) -> None:
+    """The per-item cache holds the values and a digest of the names; the names live once in
+    ``feature_names.txt``. An item cached with other names, or a lost names file, stops the
+    step naming the cache folder (and writes no table)."""
+    import hashlib
+
+    from emorepro.io import read_npz, write_npz
+    from emorepro.steps.features import functionals_step
+
+    root, index = recola
+    files = CorpusFiles("recola_avec2016", root, index, tmp_path / "cache")
+    frame = functionals_step(files, tmp_path / "f.parquet", feature_set="eGeMAPSv02")
+    (names_file,) = (tmp_path / "cache").rglob("feature_names.txt")
+    assert names_file.read_text().splitlines() == list(frame.columns[:-1])
+    cached = sorted(names_file.parent.glob("*.npz"))
+    assert len(cached) == len(frame)
+    one = read_npz(cached[0])
+    assert sorted(one) == ["names_sha256", "values"]
+    digest = hashlib.sha256("\n".join(frame.columns[:-1]).encode()).digest()
+    assert one["names_sha256"].tobytes() == digest
+    np.testing.assert_array_equal(one["values"], frame.iloc[0, :-1].to_numpy(np.float64))
+
+    write_npz(cached[1], {**read_npz(cached[1]), "names_sha256": np.zeros(32, np.uint8)})
+    with pytest.raises(CorruptInputError, match="name other features") as err:
+        functionals_step(files, tmp_path / "g.parquet", feature_set="eGeMAPSv02")
+    assert err.value.path == names_file.parent
+    assert not (tmp_path / "g.parquet").exists()
+    cached[1].unlink()  # recomputed: the step works again
+    functionals_step(files, tmp_path / "g.parquet", feature_set="eGeMAPSv02")
+    names_file.unlink()
+    with pytest.raises(CorruptInputError, match="delete this cache folder"):
+        functionals_step(files, tmp_path / "h.parquet", feature_set="eGeMAPSv02")

@@ -224,6 +224,27 @@ def test_step_same_for_any_threads(
                 np.testing.assert_array_equal(one[key], two[key])
 
 
+def test_video_descriptors_step_same_for_any_threads(
+    corpus: tuple[Path, Path], model: LandmarkModel, tmp_path: Path
+) -> None:
+    """The video descriptors (geometry + LBP-TOP) of the recordings computed in two worker
+    processes: the same table, bit for bit, as in one process; every label frame kept."""
+    from emorepro.steps.features import video_descriptors_step
+
+    root, index = corpus
+    tables = {}
+    for threads in (1, 2):
+        files = CorpusFiles("recola_avec2016", root, index, tmp_path / f"cache{threads}")
+        out = video_descriptors_step(
+            files, tmp_path / f"v{threads}.parquet", landmark_model=model.source,
+            window_s=0.8, threads=threads,
+        )  # fmt: skip
+        tables[threads] = pd.read_parquet(out)
+    assert len(tables[1]) == 2 * 31 and tables[1]["item_id"].nunique() == 2
+    assert tables[1].filter(regex="^app_raw_").shape[1] > 0
+    pd.testing.assert_frame_equal(tables[1], tables[2], check_exact=True)
+
+
 def test_step_error_in_a_worker_names_the_file(
     corpus: tuple[Path, Path], model: LandmarkModel, tmp_path: Path
 ) -> None:

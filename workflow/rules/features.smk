@@ -189,7 +189,7 @@ rule video_descriptors:
     priority: FEATURE_PRIORITY
     conda:
         ENV
-    threads: 1
+    threads: 2
     resources:
         mem_mb=MEM_MB["video_descriptors"],
     params:

@@ -14,4 +14,5 @@ with job_log(snakemake.log[0]):
         snakemake.output.descriptors,
         landmark_model=snakemake.input.model,
         window_s=snakemake.params.window_s,
+        threads=snakemake.threads,
     )

@@ -276,15 +276,11 @@ def chain_depths(
     ``inputs_of(key)`` gives a job's named inputs (:func:`job_inputs`).
     """
     raws = sorted({k.raw for k in keys}, key=lambda k: k.rel)
-    by_rel = {k.rel: k for k in raws}
     consumers: dict[ResultKey, set[ResultKey]] = {k: set() for k in raws}
     for key in raws:
-        for value in inputs_of(key).values():
-            for path in [value] if isinstance(value, str) else value:
-                match = _EXPERIMENT_DIR.search(str(path))
-                producer = by_rel.get(match.group(1)) if match else None
-                if producer is not None and producer != key:
-                    consumers[producer].add(key)
+        for producer in _producers(key, inputs_of(key)):
+            if producer in consumers:
+                consumers[producer].add(key)
     depth: dict[ResultKey, int] = {}
 
     def visit(key: ResultKey, path: tuple[ResultKey, ...]) -> int:

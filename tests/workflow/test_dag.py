@@ -112,9 +112,36 @@ def test_outputs_exist(run: Path) -> None:
     assert cross["corpus source"].str.startswith("synthetic twin").all()
 
 
-def test_second_dry_run_has_nothing_to_do(run: Path) -> None:
+def test_second_dry_run_has_nothing_to_do(run: Path, tmp_path: Path) -> None:
     proc = _snakemake(run, "-n")
     assert "Nothing to be done" in proc.stdout + proc.stderr
+    # the media rules' worker count is not a setting: it reruns nothing
+    workers = tmp_path / "workers.yaml"
+    workers.write_text(yaml.safe_dump({"execution": {"media_threads": 2}}))
+    proc = _snakemake(run, "-n", "--configfile", str(workers))
+    assert "Nothing to be done" in proc.stdout + proc.stderr
+
+
+MEDIA_RULES = {"synth_corpus", "windowed_functionals", "face_crops", "landmark_frames",
+               "video_descriptors"}  # fmt: skip
+
+
+def test_by_default_no_job_waits_for_two_free_cores(tmp_path: Path) -> None:
+    """Every job of the default DAG asks for one core: on `--cores 2` a two-core job starts
+    only when both are free at once, and Snakemake fills a freed core with any ready one-core
+    job, so such a job (synth_corpus of AVEC 2016, at the head of the longest chain) waited
+    32 min. `execution.media_threads: 2` gives exactly the per-recording rules 2 workers."""
+    jobs = _snakemake(_workdir(tmp_path / "default"), "-n")
+    assert "threads: " not in jobs.stdout  # Snakemake prints threads only when > 1
+    two = _workdir(tmp_path / "two", execution={"device": "auto", "torch_threads": 1,
+                                                "media_threads": 2})  # fmt: skip
+    rule, threads = None, {}
+    for line in _snakemake(two, "-n").stdout.splitlines():
+        if m := re.match(r"^(?:local)?rule (\w+):", line.strip()):
+            rule = m.group(1)
+        elif m := re.match(r"^threads: (\d+)$", line.strip()):
+            threads[rule] = int(m.group(1))
+    assert threads == dict.fromkeys(MEDIA_RULES, 2)
 
 
 def _jobs_to_run(proc: subprocess.CompletedProcess) -> list[tuple[str, str]]:

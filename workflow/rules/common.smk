@@ -29,8 +29,8 @@ ENV = "../../envs/emorepro.yaml"
 # (python benchmarks/dag_profile.py) rounded up, at the 2.5 GB budget or below. The linear
 # SVR on ComParE_2016 (recola_full, small: 4,800 x 6,373 training rows, LIBLINEAR since
 # issue 14; it was 10.6 GB with libsvm's Gram matrix) peaks at 1.7 GB (1,625 MiB measured),
-# within the experiment budget below. Rules with `threads: 2` over recordings
-# (emorepro.parallel) are measured with both workers: RSS summed over the job's processes
+# within the experiment budget below. The per-recording rules (emorepro.parallel) were
+# measured with 2 workers (execution.media_threads: 2): RSS summed over the job's processes
 # (what the benchmark files record; pages the forked workers share with the job are counted
 # in each), e.g. synth_corpus 1.6 GB (PSS 1.3 GB, RECOLA full) and landmark_frames 1.6 GB
 # (PSS 0.7 GB) at small; face_crops 0.7 GB.
@@ -52,6 +52,17 @@ MEM_MB = {
 # the cores Snakemake has free, so that the same seed gives the same numbers under any
 # --cores (torch's parallel reductions depend on the thread count).
 TORCH_THREADS = CFG["execution"]["torch_threads"]
+# Forked workers of the per-recording media rules (execution.media_threads, default 1). A job
+# that asks for 2 cores starts only when 2 are free at once, and whenever one core frees,
+# Snakemake fills it with a ready one-core job, whatever the priorities: on 2 cores with the
+# default DAG, synth_corpus for AVEC 2016 (no inputs, priority 10) waited 32 min behind
+# one-core trainings. Their outputs are the same for any count (emorepro.parallel).
+MEDIA_THREADS = CFG["execution"]["media_threads"]
+# What a training job reads of `execution` (device, torch threads): its params, so changing
+# them reruns the experiments; media_threads is left out, it never reaches a training.
+TRAINING_EXECUTION = canonical(
+    {k: v for k, v in CFG["execution"].items() if k != "media_threads"}
+)
 CORPORA = list(CFG["corpora"])
 # Paper cards: a relative folder is resolved against the repository (the Snakefile's folder).
 CARDS_DIR = Path(CFG["cards"])

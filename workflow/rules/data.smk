@@ -12,7 +12,7 @@ rule synth_corpus:
     priority: FEATURE_PRIORITY
     conda:
         ENV
-    threads: 2  # recordings in parallel (emorepro.synth.generate_corpus)
+    threads: MEDIA_THREADS  # recordings in parallel (emorepro.synth.generate_corpus)
     resources:
         mem_mb=MEM_MB["synth_corpus"],
     params:

@@ -26,7 +26,7 @@ rule experiment:
     params:
         settings=experiment_settings,
         code=experiment_code,
-        execution=canonical(CFG["execution"]),
+        execution=TRAINING_EXECUTION,
         source=corpus_source,
         checkpoint=f"{R}/checkpoints/{{family}}/{{name}}/{{corpus}}/{{protocol}}.pt",
         cache=L.feature_cache(),

@@ -39,7 +39,7 @@ rule windowed_functionals:
     priority: FEATURE_PRIORITY
     conda:
         ENV
-    threads: 2  # recordings in parallel (emorepro.steps.features.label_rate_table)
+    threads: MEDIA_THREADS  # recordings in parallel (emorepro.steps.features.label_rate_table)
     resources:
         mem_mb=MEM_MB["windowed_functionals"],
     params:
@@ -141,7 +141,7 @@ rule face_crops:
     priority: FEATURE_PRIORITY
     conda:
         ENV
-    threads: 2  # videos in parallel (emorepro.steps.features.npz_manifest)
+    threads: MEDIA_THREADS  # videos in parallel (emorepro.steps.features.npz_manifest)
     resources:
         mem_mb=MEM_MB["face_crops"],
     params:
@@ -189,7 +189,7 @@ rule video_descriptors:
     priority: FEATURE_PRIORITY
     conda:
         ENV
-    threads: 2
+    threads: MEDIA_THREADS
     resources:
         mem_mb=MEM_MB["video_descriptors"],
     params:
@@ -215,7 +215,7 @@ rule landmark_frames:
     priority: FEATURE_PRIORITY
     conda:
         ENV
-    threads: 2  # recordings in parallel (emorepro.steps.features.npz_manifest)
+    threads: MEDIA_THREADS  # recordings in parallel (emorepro.steps.features.npz_manifest)
     resources:
         mem_mb=MEM_MB["landmark_frames"],
     params:

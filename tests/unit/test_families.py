@@ -173,7 +173,7 @@ def test_job_inputs_and_settings_come_from_the_family(config) -> None:
         "res/experiments/tzirakis2017/multimodal_traindev/recola_avec2016/avec2016/metrics.json"
     ]
     settings = job_settings(key, config)
-    assert settings["profile"] == "small" and settings["epochs"] == 2 * 10
+    assert settings["profile"] == "tiny" and settings["epochs"] == 2 * 8
     svm = ResultKey("baselines", "svm_ComParE_2016", "rml", "loso")
     assert job_inputs(svm, Layout(), "x")["features"].endswith(
         "rml/ComParE_2016_functionals.parquet"

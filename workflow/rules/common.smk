@@ -1,6 +1,5 @@
 # Shared helpers: validated config, the plan of results (emorepro.plan: paper cards + family
 # registry), paths (emorepro.layout) and named input functions (no lambdas in rules).
-from collections import Counter
 from pathlib import Path
 
 from emorepro.cards import card_paths, iter_cells, load_card
@@ -154,23 +153,6 @@ def experiment_code(wildcards):
 #: the cores, instead of a late feature job (e.g. 70 s of ComParE windows) and the model
 #: behind it running alone at the end while the other core idles.
 FEATURE_PRIORITY = 10
-_CORPUS_WORK = {}
-
-
-def feature_priority(wildcards):
-    """FEATURE_PRIORITY plus the number of planned experiment jobs on the job's corpus: the
-    corpus with the most work behind it (AVEC 2016: the longest chain too, twin -> faces ->
-    landmarks -> descriptors -> networks) is prepared first, so its consumers fill the cores
-    instead of a corpus with a few jobs behind it. A job of no corpus (the landmark model)
-    gets the highest of them."""
-    if not _CORPUS_WORK:
-        _CORPUS_WORK.update(Counter(k.corpus for k in RESULTS))
-    corpus = getattr(wildcards, "corpus", None)
-    work = (
-        _CORPUS_WORK.get(corpus, 0) if corpus else max(_CORPUS_WORK.values(), default=0)
-    )
-    return FEATURE_PRIORITY + work
-
 
 _CHAIN_DEPTHS = {}
 

@@ -9,7 +9,7 @@ rule synth_corpus:
         f"{R}/logs/synth_corpus/{{corpus}}.log",
     benchmark:
         f"{R}/benchmarks/synth_corpus/{{corpus}}.tsv"
-    priority: feature_priority
+    priority: FEATURE_PRIORITY
     conda:
         ENV
     threads: MEDIA_THREADS  # recordings in parallel (emorepro.synth.generate_corpus)
@@ -32,7 +32,7 @@ rule index_corpus:
         f"{R}/logs/index_corpus/{{corpus}}.log",
     benchmark:
         f"{R}/benchmarks/index_corpus/{{corpus}}.tsv"
-    priority: feature_priority
+    priority: FEATURE_PRIORITY
     conda:
         ENV
     threads: 1
@@ -55,7 +55,7 @@ rule fold_sheet:
         f"{R}/logs/fold_sheet/{{corpus}}/{{protocol}}.log",
     benchmark:
         f"{R}/benchmarks/fold_sheet/{{corpus}}/{{protocol}}.tsv"
-    priority: feature_priority
+    priority: FEATURE_PRIORITY
     conda:
         ENV
     threads: 1

@@ -12,7 +12,7 @@ rule functionals:
         f"{R}/logs/functionals/{{corpus}}/{{feature_set}}.log",
     benchmark:
         f"{R}/benchmarks/functionals/{{corpus}}/{{feature_set}}.tsv"
-    priority: feature_priority
+    priority: FEATURE_PRIORITY
     conda:
         ENV
     threads: 1
@@ -36,7 +36,7 @@ rule windowed_functionals:
         f"{R}/logs/windowed_functionals/{{corpus}}/{{audio_set}}.log",
     benchmark:
         f"{R}/benchmarks/windowed_functionals/{{corpus}}/{{audio_set}}.tsv"
-    priority: feature_priority
+    priority: FEATURE_PRIORITY
     conda:
         ENV
     threads: MEDIA_THREADS  # recordings in parallel (emorepro.steps.features.label_rate_table)
@@ -61,7 +61,7 @@ rule gold_standard:
         f"{R}/logs/gold_standard/{{corpus}}.log",
     benchmark:
         f"{R}/benchmarks/gold_standard/{{corpus}}.tsv"
-    priority: feature_priority
+    priority: FEATURE_PRIORITY
     conda:
         ENV
     threads: 1
@@ -83,7 +83,7 @@ rule lld_frames:
         f"{R}/logs/lld_frames/{{corpus}}/{{audio_set}}.log",
     benchmark:
         f"{R}/benchmarks/lld_frames/{{corpus}}/{{audio_set}}.tsv"
-    priority: feature_priority
+    priority: FEATURE_PRIORITY
     conda:
         ENV
     threads: 1
@@ -109,7 +109,7 @@ rule logmel_segments:
         f"{R}/benchmarks/logmel_segments/{{corpus}}/64x{{length}}.tsv"
     wildcard_constraints:
         length="64|15",
-    priority: feature_priority
+    priority: FEATURE_PRIORITY
     conda:
         ENV
     threads: 1
@@ -138,7 +138,7 @@ rule face_crops:
         f"{R}/benchmarks/face_crops/{{corpus}}/{{kind}}.tsv"
     wildcard_constraints:
         kind="zhang|tzirakis|aminbeidokhti",
-    priority: feature_priority
+    priority: FEATURE_PRIORITY
     conda:
         ENV
     threads: MEDIA_THREADS  # videos in parallel (emorepro.steps.features.npz_manifest)
@@ -161,7 +161,7 @@ rule landmark_model:
         f"{R}/logs/landmark_model.log",
     benchmark:
         f"{R}/benchmarks/landmark_model.tsv"
-    priority: feature_priority
+    priority: FEATURE_PRIORITY
     conda:
         ENV
     threads: 1
@@ -186,7 +186,7 @@ rule video_descriptors:
         f"{R}/logs/video_descriptors/{{corpus}}.log",
     benchmark:
         f"{R}/benchmarks/video_descriptors/{{corpus}}.tsv"
-    priority: feature_priority
+    priority: FEATURE_PRIORITY
     conda:
         ENV
     threads: MEDIA_THREADS
@@ -212,7 +212,7 @@ rule landmark_frames:
         f"{R}/logs/landmark_frames/{{corpus}}.log",
     benchmark:
         f"{R}/benchmarks/landmark_frames/{{corpus}}.tsv"
-    priority: feature_priority
+    priority: FEATURE_PRIORITY
     conda:
         ENV
     threads: MEDIA_THREADS  # recordings in parallel (emorepro.steps.features.npz_manifest)
@@ -238,7 +238,7 @@ rule video_windowed:
         f"{R}/benchmarks/video_windowed/{{corpus}}/{{protocol}}/{{video_set}}.tsv"
     wildcard_constraints:
         video_set="geometric|appearance",
-    priority: feature_priority
+    priority: FEATURE_PRIORITY
     conda:
         ENV
     threads: 1

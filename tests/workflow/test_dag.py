@@ -117,7 +117,7 @@ def test_second_dry_run_has_nothing_to_do(run: Path, tmp_path: Path) -> None:
     assert "Nothing to be done" in proc.stdout + proc.stderr
     # the media rules' worker count is not a setting: it reruns nothing
     workers = tmp_path / "workers.yaml"
-    workers.write_text(yaml.safe_dump({"execution": {"media_threads": 2}}))
+    workers.write_text(yaml.safe_dump({"execution": {"media_threads": 1}}))
     proc = _snakemake(run, "-n", "--configfile", str(workers))
     assert "Nothing to be done" in proc.stdout + proc.stderr
 
@@ -126,22 +126,24 @@ MEDIA_RULES = {"synth_corpus", "windowed_functionals", "face_crops", "landmark_f
                "video_descriptors"}  # fmt: skip
 
 
-def test_by_default_no_job_waits_for_two_free_cores(tmp_path: Path) -> None:
-    """Every job of the default DAG asks for one core: on `--cores 2` a two-core job starts
-    only when both are free at once, and Snakemake fills a freed core with any ready one-core
-    job, so such a job (synth_corpus of AVEC 2016, at the head of the longest chain) waited
-    32 min. `execution.media_threads: 2` gives exactly the per-recording rules 2 workers."""
-    jobs = _snakemake(_workdir(tmp_path / "default"), "-n")
-    assert "threads: " not in jobs.stdout  # Snakemake prints threads only when > 1
-    two = _workdir(tmp_path / "two", execution={"device": "auto", "torch_threads": 1,
-                                                "media_threads": 2})  # fmt: skip
-    rule, threads = None, {}
-    for line in _snakemake(two, "-n").stdout.splitlines():
-        if m := re.match(r"^(?:local)?rule (\w+):", line.strip()):
-            rule = m.group(1)
-        elif m := re.match(r"^threads: (\d+)$", line.strip()):
-            threads[rule] = int(m.group(1))
-    assert threads == dict.fromkeys(MEDIA_RULES, 2)
+def test_media_threads_sets_the_cores_of_the_media_rules_only(tmp_path: Path) -> None:
+    """`execution.media_threads` (default 2) is the cores and forked workers of exactly the
+    per-recording rules; at 1 every job of the DAG asks for one core, so none waits on
+    `--cores 2` for both cores to be free at once."""
+
+    def threads(workdir: Path) -> dict[str, int]:
+        rule, out = None, {}
+        for line in _snakemake(workdir, "-n").stdout.splitlines():
+            if m := re.match(r"^(?:local)?rule (\w+):", line.strip()):
+                rule = m.group(1)
+            elif m := re.match(r"^threads: (\d+)$", line.strip()):  # printed when > 1
+                out[rule] = int(m.group(1))
+        return out
+
+    assert threads(_workdir(tmp_path / "default")) == dict.fromkeys(MEDIA_RULES, 2)
+    one = _workdir(tmp_path / "one", execution={"device": "auto", "torch_threads": 1,
+                                                "media_threads": 1})  # fmt: skip
+    assert threads(one) == {}
 
 
 def _jobs_to_run(proc: subprocess.CompletedProcess) -> list[tuple[str, str]]:

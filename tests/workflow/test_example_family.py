@@ -65,7 +65,8 @@ def _add_example_family(repo: Path) -> None:
 def _snakemake(repo: Path, *args: str) -> subprocess.CompletedProcess:
     env = {**os.environ, "PYTHONPATH": str(repo / "src")}  # the copy's library, not ours
     cmd = [sys.executable, "-m", "snakemake", "--cores", "2", *SCHEDULER, *args]
-    return subprocess.run(cmd, cwd=repo, capture_output=True, text=True, env=env, timeout=1200)
+    # niced beside the tiny DAG (tests/conftest.py), which leaves it little CPU until it ends
+    return subprocess.run(cmd, cwd=repo, capture_output=True, text=True, env=env, timeout=4500)
 
 
 def test_a_new_family_needs_only_its_folder_card_and_config_block(tmp_path: Path) -> None:

@@ -56,7 +56,7 @@ TORCH_THREADS = CFG["execution"]["torch_threads"]
 # that asks for 2 cores starts only when 2 are free at once, and whenever one core frees,
 # Snakemake fills it with a ready one-core job, whatever the priorities: on 2 cores with the
 # default DAG, synth_corpus for AVEC 2016 (no inputs, priority 10) waited 32 min behind
-# one-core trainings. With 1 the CI's DAG ran slower still (README, Threads and memory).
+# one-core trainings. Whether 1 shortens the whole run is not measured yet (README).
 # Their outputs are the same for any count (emorepro.parallel).
 MEDIA_THREADS = CFG["execution"]["media_threads"]
 # What a training job reads of `execution` (device, torch threads): its params, so changing

@@ -117,7 +117,7 @@ def test_second_dry_run_has_nothing_to_do(run: Path, tmp_path: Path) -> None:
     assert "Nothing to be done" in proc.stdout + proc.stderr
     # the media rules' worker count is not a setting: it reruns nothing
     workers = tmp_path / "workers.yaml"
-    workers.write_text(yaml.safe_dump({"execution": {"media_threads": 2}}))
+    workers.write_text(yaml.safe_dump({"execution": {"media_threads": 1}}))
     proc = _snakemake(run, "-n", "--configfile", str(workers))
     assert "Nothing to be done" in proc.stdout + proc.stderr
 
@@ -127,8 +127,8 @@ MEDIA_RULES = {"synth_corpus", "windowed_functionals", "face_crops", "landmark_f
 
 
 def test_media_threads_sets_the_cores_of_the_media_rules_only(tmp_path: Path) -> None:
-    """`execution.media_threads` is the cores and forked workers of exactly the per-recording
-    rules; at its default, 1, every job of the DAG asks for one core, so none waits on
+    """`execution.media_threads` (default 2) is the cores and forked workers of exactly the
+    per-recording rules; at 1 every job of the DAG asks for one core, so none waits on
     `--cores 2` for both cores to be free at once."""
 
     def threads(workdir: Path) -> dict[str, int]:
@@ -140,10 +140,10 @@ def test_media_threads_sets_the_cores_of_the_media_rules_only(tmp_path: Path) ->
                 out[rule] = int(m.group(1))
         return out
 
-    assert threads(_workdir(tmp_path / "default")) == {}
-    two = _workdir(tmp_path / "two", execution={"device": "auto", "torch_threads": 1,
-                                                "media_threads": 2})  # fmt: skip
-    assert threads(two) == dict.fromkeys(MEDIA_RULES, 2)
+    assert threads(_workdir(tmp_path / "default")) == dict.fromkeys(MEDIA_RULES, 2)
+    one = _workdir(tmp_path / "one", execution={"device": "auto", "torch_threads": 1,
+                                                "media_threads": 1})  # fmt: skip
+    assert threads(one) == {}
 
 
 def _jobs_to_run(proc: subprocess.CompletedProcess) -> list[tuple[str, str]]:

@@ -52,11 +52,11 @@ MEM_MB = {
 # the cores Snakemake has free, so that the same seed gives the same numbers under any
 # --cores (torch's parallel reductions depend on the thread count).
 TORCH_THREADS = CFG["execution"]["torch_threads"]
-# Forked workers of the per-recording media rules (execution.media_threads, default 1). A job
+# Forked workers of the per-recording media rules (execution.media_threads, default 2). A job
 # that asks for 2 cores starts only when 2 are free at once, and whenever one core frees,
-# Snakemake fills it with a ready one-core job, whatever the priorities: with 2 workers the
-# default run on 2 cores started synth_corpus for RECOLA-46 (no inputs, priority 10) after
-# 22.5 min, with 1 after 5.2 min, and finished 0.6 min sooner (README, Threads and memory).
+# Snakemake fills it with a ready one-core job, whatever the priorities: on 2 cores with the
+# default DAG, synth_corpus for RECOLA-46 (no inputs, priority 10) started after 22.5 min.
+# With 1, command 1 was 0.6 min shorter but the CI 2.3 min longer (README, Threads and memory).
 # Their outputs are the same for any count (emorepro.parallel).
 MEDIA_THREADS = CFG["execution"]["media_threads"]
 # What a training job reads of `execution` (device, torch threads): its params, so changing

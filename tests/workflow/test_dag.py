@@ -202,6 +202,7 @@ def test_missing_real_corpus_is_named(tmp_path: Path) -> None:
     assert "corpora.rml.path" in proc.stdout + proc.stderr
 
 
+@pytest.mark.long  # 15-50 s: started first among the tests on the DAG
 def test_broken_corpus_stops_and_keeps_finished_work(run: Path, tmp_path: Path) -> None:
     """A real corpus copy with a truncated (0-byte) clip: the index job names the file;
     other finished outputs of the same run are kept."""
@@ -500,6 +501,7 @@ def test_tables_ii_to_vi_and_fig2_are_filled_by_runs(run: Path) -> None:
     assert trace.read_bytes()[:4] == b"\x89PNG"  # Fig. 3: one test recording
 
 
+@pytest.mark.long  # 15-50 s: started first among the tests on the DAG
 def test_training_killed_mid_run_resumes_to_the_same_numbers(run: Path, tmp_path: Path) -> None:
     """SIGKILL the whole snakemake during the speech-network job, after its first epoch
     checkpoint; ``--rerun-incomplete`` resumes from the checkpoint and gives exactly the
@@ -563,6 +565,7 @@ def _copy_run(run: Path, work: Path) -> None:
     shutil.copytree(run / "benchmarks", work / "benchmarks")
 
 
+@pytest.mark.long  # 15-50 s: started first among the tests on the DAG
 def test_keep_going_finishes_other_branches_and_marks_the_failed_cells(
     run: Path, tmp_path: Path
 ) -> None:
@@ -819,6 +822,7 @@ def _dry_jobs(proc: subprocess.CompletedProcess) -> list[dict[str, str]]:
     return out
 
 
+@pytest.mark.long  # 15-50 s: started first among the tests on the DAG
 def test_seeds_rerun_each_network_per_seed_and_tables_show_the_spread(
     run: Path, tmp_path: Path
 ) -> None:

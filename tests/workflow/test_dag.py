@@ -146,6 +146,36 @@ def test_media_threads_sets_the_cores_of_the_media_rules_only(tmp_path: Path) ->
     assert threads(one) == {}
 
 
+def test_gpu_profile_gives_the_gpu_to_training_jobs_one_at_a_time(tmp_path: Path) -> None:
+    """workflow/profiles/gpu offers one unit of a `gpu` resource and trains on CUDA: every
+    experiment job that trains a network asks for that unit (so one trains at a time) and the
+    others for none; without the profile (device auto, here the CPU) no job asks for it."""
+    from emorepro.families import parse_experiment
+
+    def gpu_per_experiment(*flags: str) -> dict[tuple[str, str], int]:
+        rule, wildcards, out = None, {}, {}
+        proc = _snakemake(_workdir(tmp_path / str(len(flags))), "-n", *flags)
+        for line in proc.stdout.splitlines():
+            line = line.strip()
+            if m := re.match(r"^(?:local)?rule (\w+):", line):
+                rule = m.group(1)
+            elif rule == "experiment" and line.startswith("wildcards:"):
+                wildcards = dict(p.split("=", 1) for p in line[len("wildcards: ") :].split(", "))
+            elif rule == "experiment" and line.startswith("resources:"):
+                gpu = int(re.search(r"\bgpu=(\d+)", line).group(1))
+                out[(wildcards["family"], wildcards["name"])] = gpu
+        return out
+
+    profile = str(ROOT / "workflow/profiles/gpu")
+    on_gpu = gpu_per_experiment("--profile", profile)
+    assert on_gpu[("tzirakis2017", "speech000_ccc")] == 1
+    assert on_gpu[("baselines", "svr_eGeMAPSv02")] == 0
+    trains = {k for k in on_gpu if parse_experiment("/".join(k)).trains_network}
+    assert {k for k, gpu in on_gpu.items() if gpu == 1} == trains
+    assert len(trains) > 20 and len(on_gpu) > len(trains)
+    assert set(gpu_per_experiment().values()) == {0}
+
+
 def _jobs_to_run(proc: subprocess.CompletedProcess) -> list[tuple[str, str]]:
     """(rule, wildcards line) of every job a dry run would run."""
     jobs, rule = [], None

@@ -119,9 +119,10 @@ class _BackgroundDag:
         # each worker builds this when its collection ends, within seconds of the start
         self.deadline = time.time() + _TINY_DAG_TIMEOUT_S
 
-    def start(self, flags: tuple[str, ...], write_config: Callable[[], None]) -> bool:
-        """Start the run unless another worker did (``control`` exists); True if this one did.
-        ``write_config`` writes the work folder's config, only in the worker that starts it."""
+    def start(self, flags: tuple[str, ...], write_config: Callable[[], None]) -> None:
+        """Start the run unless another worker did (``control`` exists). ``write_config``
+        writes the work folder's config, only in the worker that starts it; if that or the
+        start fails, ``rc`` says so at once (no worker waits for a run that never began)."""
         import subprocess
         import sys
         import threading
@@ -129,22 +130,25 @@ class _BackgroundDag:
         try:
             self.control.mkdir()
         except FileExistsError:
-            return False
-        write_config()
-        root = Path(__file__).resolve().parents[1]
-        cmd = [sys.executable, "-m", "snakemake", "--snakefile", str(root / "Snakefile")]
-        cmd += ["--directory", str(self.work), "--cores", "2", *flags]
-        with self.log.open("w") as out:
-            self.proc = subprocess.Popen(
-                cmd, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
-            )
+            return
+        try:
+            write_config()
+            root = Path(__file__).resolve().parents[1]
+            cmd = [sys.executable, "-m", "snakemake", "--snakefile", str(root / "Snakefile")]
+            cmd += ["--directory", str(self.work), "--cores", "2", *flags]
+            with self.log.open("w") as out:
+                self.proc = subprocess.Popen(
+                    cmd, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
+                )
+        except BaseException:
+            _write_atomic(self.control / "rc", "1")
+            raise
         _write_atomic(self.control / "pid", str(self.proc.pid))
 
         def record_exit() -> None:
             _write_atomic(self.control / "rc", str(self.proc.wait()))
 
         threading.Thread(target=record_exit, daemon=True).start()
-        return True
 
     def exit_code(self) -> int | None:
         rc = self.control / "rc"
@@ -162,7 +166,9 @@ class _BackgroundDag:
                 raise AssertionError(msg)
             time.sleep(1)
         if code != 0:
-            tail = self.log.read_text(errors="replace")[-8000:]
+            tail = "(no log: the run did not start; see the first error of this session)"
+            if self.log.is_file():
+                tail = self.log.read_text(errors="replace")[-8000:]
             raise AssertionError(f"the tiny DAG failed (exit {code}), {self.log}:\n{tail}")
         return self.work
 
